@@ -6,13 +6,13 @@
 __all__ = ['ACTIVATIONS', 'ARCHS', 'make_act', 'MLP', 'PlainNet', 'ResBlock', 'ResNet', 'VGG', 'GRUNet', 'make_model',
            'resolve_device', 'ModelStack', 'stack_models']
 
-# %% ../nbs/01_architectures.ipynb #136179b2
+# %% ../nbs/01_architectures.ipynb #d4ae676c
 import math
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-# %% ../nbs/01_architectures.ipynb #4f574295
+# %% ../nbs/01_architectures.ipynb #0e0b379b
 ACTIVATIONS = {'relu': nn.ReLU, 'leaky': nn.LeakyReLU}
 
 def make_act(act:str='relu' # 'relu' or 'leaky'
@@ -21,7 +21,7 @@ def make_act(act:str='relu' # 'relu' or 'leaky'
     if act not in ACTIVATIONS: raise ValueError(f"unknown activation {act!r}; known: {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[act]()
 
-# %% ../nbs/01_architectures.ipynb #e2524b73
+# %% ../nbs/01_architectures.ipynb #8047a351
 class MLP(nn.Module):
     "Fully connected net: Flatten, then Linear+activation blocks, then a Linear output layer."
     def __init__(self,
@@ -39,7 +39,7 @@ class MLP(nn.Module):
         self.body = nn.Sequential(*layers)
     def forward(self, x): return self.body(x)
 
-# %% ../nbs/01_architectures.ipynb #4c74e7b5
+# %% ../nbs/01_architectures.ipynb #f3a6ffef
 class PlainNet(nn.Module):
     "Conv->BN->act(->maxpool) units, global average pool, Linear head."
     def __init__(self,
@@ -60,7 +60,7 @@ class PlainNet(nn.Module):
         self.body, self.head = nn.Sequential(*layers), nn.Linear(c, n_out)
     def forward(self, x): return self.head(self.body(x))
 
-# %% ../nbs/01_architectures.ipynb #479cab60
+# %% ../nbs/01_architectures.ipynb #ef5a04ea
 class ResBlock(nn.Module):
     "Residual block: act(main(x) + short(x)), both branches conv->BN sequences."
     def __init__(self,
@@ -81,7 +81,7 @@ class ResBlock(nn.Module):
         self.act = make_act(act)
     def forward(self, x): return self.act(self.main(x) + self.short(x))
 
-# %% ../nbs/01_architectures.ipynb #5f3eee08
+# %% ../nbs/01_architectures.ipynb #7b2cfba4
 class ResNet(nn.Module):
     "Stem conv->BN->act, a sequence of `ResBlock`s, global average pool, Linear head."
     def __init__(self,
@@ -99,7 +99,7 @@ class ResNet(nn.Module):
         self.body, self.head = nn.Sequential(*layers), nn.Linear(c, n_out)
     def forward(self, x): return self.head(self.body(x))
 
-# %% ../nbs/01_architectures.ipynb #c7267246
+# %% ../nbs/01_architectures.ipynb #453c7d21
 class VGG(nn.Module):
     "VGG-style net: conv->act stages with max-pools, global pooling, 3-layer classifier."
     def __init__(self,
@@ -120,7 +120,7 @@ class VGG(nn.Module):
             elif isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, 0.01); nn.init.zeros_(m.bias)
     def forward(self, x): return self.head(self.body(x))
 
-# %% ../nbs/01_architectures.ipynb #cfac718b
+# %% ../nbs/01_architectures.ipynb #47855d9a
 class GRUNet(nn.Module):
     "Stacked GRU over one-hot sequences (right-padded with zero rows) and a Linear head on each sequence's last step."
     def __init__(self,
@@ -136,7 +136,7 @@ class GRUNet(nn.Module):
         last = out.gather(1, (lengths-1).view(-1,1,1).expand(-1,1,out.shape[-1])).squeeze(1)
         return self.head(last)
 
-# %% ../nbs/01_architectures.ipynb #5d2124b1
+# %% ../nbs/01_architectures.ipynb #1fc63ef4
 def _w(x, width): return max(1, int(round(x*width)))
 
 ARCHS = {
@@ -164,7 +164,7 @@ def make_model(arch:str,          # architecture name, one of `ARCHS`
             torch.manual_seed(seed); return ARCHS[arch](tuple(in_shape), n_out, width)
     return ARCHS[arch](tuple(in_shape), n_out, width)
 
-# %% ../nbs/01_architectures.ipynb #f8fcedbf
+# %% ../nbs/01_architectures.ipynb #525f3382
 def resolve_device(device='auto' # 'auto', 'cpu', 'cuda', 'cuda:1' or a `torch.device`
                   )->torch.device:
     "The `torch.device` that `device` names; 'auto' picks CUDA when available."
@@ -174,7 +174,7 @@ def resolve_device(device='auto' # 'auto', 'cpu', 'cuda', 'cuda:1' or a `torch.d
     if d.type == 'cuda' and not torch.cuda.is_available(): raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here")
     return d
 
-# %% ../nbs/01_architectures.ipynb #f784d294
+# %% ../nbs/01_architectures.ipynb #d0891764
 class ModelStack:
     "Many models of one architecture: a template module and its state-dict tensors stacked on a leading model axis."
     def __init__(self,
