@@ -1,0 +1,152 @@
+"""Subspace match: `netsim.match` (Gram + sweep tableaus, float64) versus a re-implementation of the reference approach
+(one float32 least-squares solve per half-pass, absolute 1e-16 zero threshold, as MATCH_THEORY.md describes the authors'
+code), side by side on the same inputs, results checked identical.
+
+    .venv/bin/python benchmarks/match.py            # full run (CPU), writes its section of benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/match.py --quick    # about 2 minutes
+    .venv/bin/python benchmarks/match.py --device cuda   # ours on the GPU (the reference stays on the CPU)
+"""
+import argparse, math, sys, time
+from pathlib import Path
+import torch
+sys.path.insert(0, str(Path(__file__).parent))
+from netsim.match import max_match, min_match
+from netsim.match_fast import Matcher
+from netsim.models import resolve_device
+
+# ---------------------------------------------------------------- the reference approach
+def ref_residuals(S, T):
+    "Relative residuals of the columns of S against span(T) by one float32 lstsq (SVD-based, like numpy's)."
+    if T.shape[1] == 0: return torch.ones(S.shape[1])
+    coef = torch.linalg.lstsq(T, S, driver='gelsd').solution
+    res = (S - T @ coef).norm(dim=0)
+    nrm = S.norm(dim=0)
+    return torch.where(nrm > 1e-16, res / nrm, torch.zeros_like(nrm))
+
+def ref_max_match(A, B, eps, X=None, Y=None, max_half=None):
+    "Algorithm 1, vectorised per half-pass; returns (X, Y, half-passes done, finished?)."
+    X = [i for i in (range(A.shape[1]) if X is None else X) if A[:, i].norm() > 1e-16]
+    Y = [j for j in (range(B.shape[1]) if Y is None else Y) if B[:, j].norm() > 1e-16]
+    half, changed = 0, True
+    while changed:
+        changed = False
+        for side in (0, 1):
+            if max_half is not None and half >= max_half: return X, Y, half, False
+            if side == 0:
+                r = ref_residuals(A[:, X], B[:, Y]); keep = [x for x, q in zip(X, r.tolist()) if q <= eps]
+                changed |= len(keep) < len(X); X = keep
+            else:
+                r = ref_residuals(B[:, Y], A[:, X]); keep = [y for y, q in zip(Y, r.tolist()) if q <= eps]
+                changed |= len(keep) < len(Y); Y = keep
+            half += 1
+    return X, Y, half, True
+
+def ref_min_match(A, B, eps, v):
+    "Algorithm 2 (paper form, order X then Y) on top of `ref_max_match`."
+    X, Y, _, _ = ref_max_match(A, B, eps)
+    side, i = v
+    if i not in (X if side == 'a' else Y): return None
+    for u in [('a', x) for x in X] + [('b', y) for y in Y]:
+        if u == v or u[1] not in (X if u[0] == 'a' else Y): continue
+        X2, Y2, _, _ = ref_max_match(A, B, eps, [x for x in X if u != ('a', x)], [y for y in Y if u != ('b', y)])
+        if i in (X2 if side == 'a' else Y2): X, Y = X2, Y2
+    return X, Y
+
+# ---------------------------------------------------------------- inputs
+def orthonormal(d, k, g):
+    return torch.linalg.qr(torch.randn(d, k, generator=g, dtype=torch.float64))[0]
+
+def make_input(kind, d, n, seed=0):
+    "('few', eps=0.3): shared subspace + independent parts; ('cascade', eps=0.5): one deletion per half-pass."
+    g = torch.Generator().manual_seed(seed)
+    if kind == 'few':
+        r = n // 2
+        U = torch.randn(d, r, generator=g, dtype=torch.float64)
+        A = torch.cat([U @ torch.randn(r, r, generator=g, dtype=torch.float64), torch.randn(d, n - r, generator=g, dtype=torch.float64)], 1)
+        B = torch.cat([U @ torch.randn(r, r, generator=g, dtype=torch.float64), torch.randn(d, n - r, generator=g, dtype=torch.float64)], 1)
+        A += 0.01 * A.norm(dim=0) / math.sqrt(d) * torch.randn(d, n, generator=g, dtype=torch.float64)
+        return A, B, 0.3
+    if kind == 'blocks':   # 8 shared 4-dim blocks (4 + 4 neurons each), the rest independent: small v-minimal matches
+        nb, w = n // 16, 4
+        Ls = [torch.randn(d, w, generator=g, dtype=torch.float64) for _ in range(nb)]
+        A = torch.cat([L @ torch.randn(w, w, generator=g, dtype=torch.float64) for L in Ls] + [torch.randn(d, n - nb * w, generator=g, dtype=torch.float64)], 1)
+        B = torch.cat([L @ torch.randn(w, w, generator=g, dtype=torch.float64) for L in Ls] + [torch.randn(d, n - nb * w, generator=g, dtype=torch.float64)], 1)
+        return A, B, 0.3
+    # cascade: b_i = l_i, a_i = q l_i + l_(i+1) (orthonormal l's, q = 1.2; l_(n+1) not in B). With eps = 0.5, a_k fails
+    # against span(b_1..b_k) (rho = 0.64), then b_k against span(a_1..a_(k-1)) (0.55) while b_(k-1) passes (0.46), and so on.
+    L = orthonormal(d, n + 1, g)
+    return 1.2 * L[:, :n] + L[:, 1:], L[:, :n].clone(), 0.5
+
+def timeit(f, reps=1):
+    best = float('inf')
+    for _ in range(reps):
+        t = time.perf_counter(); out = f(); sync(); best = min(best, time.perf_counter() - t)
+    return best, out
+
+def sync():
+    if torch.cuda.is_available(): torch.cuda.synchronize()
+
+# ---------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--quick', action='store_true', help='smaller grid (about 2 minutes)')
+    ap.add_argument('--device', default='cpu', help="device for netsim.match ('cpu', 'cuda', 'auto')")
+    ap.add_argument('--ref-budget', type=float, default=None, help='seconds of reference time per case before extrapolating')
+    ap.add_argument('--no-write', action='store_true', help='do not write benchmarks/RESULTS.md')
+    ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (1: stable timings on a shared machine)')
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    dev = resolve_device(a.device)
+    ds, ns = ([1000, 10000], [64, 256]) if a.quick else ([1000, 10000, 50000], [64, 256, 512])
+    budget = a.ref_budget or (4.0 if a.quick else 12.0)
+    lines = [f"netsim.match on {dev} (float64) vs reference (CPU float32 lstsq per half-pass), torch CPU threads = {a.threads}. "
+             f"'gram' = one product [A B]^T [A B] in float64 on the same device; 'ours/gram' should be <= 3.",
+             "Reference marked '~' ran only its first half-passes (budget {:.0f} s per case) and is extrapolated as "
+             "(time per half-pass) x (half-passes of the full run); its partial result is checked against ours "
+             "(same neurons deleted in those half-passes).".format(budget), "",
+             "| kind | d | n=m | eps | half-passes | gram s | ours s | ours/gram | reference s | ref/ours | check |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    print(lines[0]); print(lines[1])
+    for kind in ('few', 'cascade'):
+        for d in ds:
+            for n in ns:
+                A, B, eps = make_input(kind, d, n)
+                Ad, Bd = A.to(dev), B.to(dev)
+                C = torch.cat([Ad, Bd], 1)
+                tg, _ = timeit(lambda: C.T @ C, reps=2 if d <= 10000 else 1); del C
+                to, r = timeit(lambda: max_match(Ad, Bd, eps), reps=2 if d <= 10000 else 1)
+                halves = 1 + max([h for h, _ in r.removed.values()], default=-1)
+                full_halves = 2 * math.ceil(halves / 2) + 2      # + the final, all-passing pass
+                A32, B32 = A.float(), B.float()
+                t1, (X, Y, h1, done) = timeit(lambda: ref_max_match(A32, B32, eps, max_half=2))
+                if done or t1 / max(h1, 1) * full_halves <= budget:
+                    tr, (X, Y, h, done) = timeit(lambda: ref_max_match(A32, B32, eps))
+                    ok = (tuple(X), tuple(j for j in Y)) == r.pair and h == full_halves
+                    ref_s = f"{tr:.3g}"
+                else:
+                    hmax = max(2, int(budget / (t1 / h1)))
+                    tr, (X, Y, h, done) = timeit(lambda: ref_max_match(A32, B32, eps, max_half=hmax))
+                    gone = {('a', i) for i in range(n)} - {('a', i) for i in X} | {('b', j) for j in range(n)} - {('b', j) for j in Y}
+                    ok = gone == {v for v, (hp, _) in r.removed.items() if hp < h}
+                    tr = tr / h * full_halves
+                    ref_s = f"~{tr:.3g} ({h} of {full_halves} half-passes run)"
+                row = (f"| {kind} | {d} | {n} | {eps} | {full_halves} | {tg:.3g} | {to:.3g} | {to / tg:.2f} | {ref_s} | "
+                       f"{tr / to:.0f}x | {'identical' if ok else 'DIFFERENT'} |")
+                print(row, flush=True); lines.append(row)
+    # one v-minimal match (Algorithm 2) at 64 neurons x 2,000 samples
+    lines += ["", "One `min_match` (Algorithm 2, fixed order X then Y), n = m = 64, d = 2,000:", "",
+              "| kind | v | result size | ours s | reference s | ref/ours | check |", "|---|---|---|---|---|---|---|"]
+    for kind in ('few', 'blocks'):
+        A, B, eps = make_input(kind, 2000, 64, seed=1)
+        Ad, Bd = A.to(dev), B.to(dev)
+        v = ('a', 0)
+        to, r = timeit(lambda: min_match(Ad, Bd, eps, v), reps=3)
+        tr, (X, Y) = timeit(lambda: ref_min_match(A.float(), B.float(), eps, v))
+        ok = (tuple(X), tuple(Y)) == r.pair
+        row = f"| {kind} | {v} | {r.size} | {to:.3g} | {tr:.3g} | {tr / to:.0f}x | {'identical' if ok else 'DIFFERENT'} |"
+        print(row, flush=True); lines.append(row)
+    if not a.no_write:
+        from _results import write_section
+        write_section('match' + ('' if dev.type == 'cpu' else f' ({dev.type})') + (' --quick' if a.quick else ''), '\n'.join(lines))
+
+if __name__ == '__main__': main()

@@ -1,0 +1,128 @@
+"Subspace match: the fast and plain engines against a brute-force oracle (all pairs of subsets) on random instances."
+import math, random
+import numpy as np
+import pytest
+import torch
+from netsim.data import stable_seed
+from netsim.match import (MatchResult, brute_force_matches, simple_from_matches, minimal_from_matches, max_match,
+                          min_match, all_min_matches, simple_matches, max_match_similarity, max_epsilon,
+                          min_epsilon_for_size, is_match, FALLBACKS, TOL)
+from netsim.match_fast import Matcher
+
+def instance(kind, seed):
+    "A random small instance (A, B, eps) of one of the kinds the oracle test covers."
+    rng = np.random.default_rng(stable_seed('match-oracle', kind, seed))
+    n, m = rng.integers(1, 7), rng.integers(1, 7)
+    if kind == 'exact':            # integer combinations of a few shared directions: exact spans, duplicates, zeros
+        d, r = rng.integers(2, 6), rng.integers(1, 4)
+        L = rng.integers(-2, 3, size=(d, r + 2)).astype(float)
+        A = L[:, rng.integers(0, r + 2, size=n)] * rng.integers(1, 3, size=n)
+        B = L[:, rng.integers(0, r + 2, size=m)] * rng.integers(1, 3, size=m)
+        pick = rng.random(m) < 0.4       # some y's are sums of two x's
+        for j in np.nonzero(pick)[0]: B[:, j] = A[:, rng.integers(0, n)] + A[:, rng.integers(0, n)]
+        if rng.random() < 0.3: A[:, rng.integers(0, n)] = 0
+        if rng.random() < 0.3: B[:, rng.integers(0, m)] = 0
+        eps = [0.0, 0.0, 1e-3, 0.3][rng.integers(0, 4)]
+    elif kind == 'lowrank':        # shared low-rank subspace plus noise, approximate eps
+        d, r = rng.integers(3, 8), rng.integers(1, 4)
+        U = rng.normal(size=(d, r))
+        A = U @ rng.normal(size=(r, n)) + rng.normal(size=(d, n)) * rng.choice([0.05, 0.3, 1.0], size=n)
+        B = U @ rng.normal(size=(r, m)) + rng.normal(size=(d, m)) * rng.choice([0.05, 0.3, 1.0], size=m)
+        if rng.random() < 0.3: B[:, -1] = A[:, 0]                    # a duplicate across nets
+        eps = float(rng.choice([0.1, 0.25, 0.5]))
+    else:                          # generic vectors in a small space: many overlapping approximate matches
+        d = rng.integers(2, 5)
+        A, B = rng.normal(size=(d, n)), rng.normal(size=(d, m))
+        eps = float(rng.uniform(0.2, 0.8))
+    return torch.tensor(A), torch.tensor(B), eps
+
+def alg3_cost(mins):
+    "Upper bound on the Algorithm 1 calls Algorithm 3 makes for one v (the product of the earlier matches' sizes)."
+    tot, prod = 0, 1
+    for r in mins: tot += prod; prod *= max(r.size - 1, 1)
+    return tot + prod
+
+CASES = [(k, s) for k in ('exact', 'lowrank', 'generic') for s in range(40)]
+CHECKED = {'max': 0, 'simple': 0, 'allmin': 0, 'min': 0}
+
+@pytest.mark.parametrize('kind,seed', CASES, ids=[f'{k}-{s}' for k, s in CASES])
+def test_against_oracle(kind, seed):
+    A, B, eps = instance(kind, seed)
+    n, m = A.shape[1], B.shape[1]
+    ms = brute_force_matches(A, B, eps)
+    top = MatchResult(sorted(set().union(*[r.X for r in ms])), sorted(set().union(*[r.Y for r in ms])))
+    mt = Matcher(A, B)
+    assert max_match(A, B, eps) == top
+    assert max_match(A, B, eps, method='plain') == top
+    assert max_match(mt, None, eps) == top
+    assert is_match(A, B, eps, *top.pair)
+    CHECKED['max'] += 1
+    vs = [('a', i) for i in range(n)] + [('b', j) for j in range(m)]
+    mins = {v: minimal_from_matches(ms, n, v) for v in vs}
+    cost = {v: alg3_cost(mins[v]) for v in vs}
+    if sum(cost[v] for v in vs if mins[v]) <= 3000:            # Algorithm 3 is exponential in N_v (Lemma 18): small cases only
+        assert simple_matches(mt, None, eps) == simple_from_matches(ms, n)
+        CHECKED['simple'] += 1
+    rng = random.Random(seed)
+    for v in rng.sample(vs, min(3, len(vs))):
+        if cost[v] <= 3000:
+            assert all_min_matches(mt, None, eps, v) == mins[v]
+            CHECKED['allmin'] += 1
+        for randomized in (False, True):
+            r = min_match(mt, None, eps, v, randomized=randomized, seed=seed)
+            CHECKED['min'] += 1
+            if not mins[v]: assert r is None
+            else:
+                assert r in mins[v]
+                assert r == min_match(A, B, eps, v, randomized=randomized, seed=seed, method='plain')
+
+def test_fallback_on_ambiguous_decision():
+    "A distance that sits on the threshold is ambiguous for the Gram route: the plain engine decides it."
+    A, B = torch.tensor([[1., 0]]).T, torch.tensor([[1., 1]]).T             # rho = 1/sqrt(2) both ways
+    before = FALLBACKS[0]
+    for eps in (1 / math.sqrt(2) - TOL, 1 / math.sqrt(2) - TOL - 1e-3):
+        assert max_match(A, B, eps) == max_match(A, B, eps, method='plain')
+    assert FALLBACKS[0] == before + 1
+
+def test_bad_input():
+    A = torch.randn(5, 3)
+    with pytest.raises(ValueError, match='same number of rows'): max_match(A, torch.randn(4, 2), 0.1)
+    with pytest.raises(ValueError, match='NaN'): max_match(A, torch.full((5, 2), float('inf')), 0.1)
+    with pytest.raises(ValueError, match=r'eps must be in \[0, 1\)'): max_match(A, A, 1.5)
+    with pytest.raises(ValueError, match="'a' or 'b'"): min_match(A, A, 0.1, ('z', 0))
+    with pytest.raises(ValueError, match='out of range'): min_match(A, A, 0.1, ('b', 3))
+
+def test_scale_invariance_and_float32():
+    "Rank and zero detection are relative: scaling the data (or float32 input) changes nothing."
+    g = torch.Generator().manual_seed(1)
+    L = torch.randn(200, 6, generator=g, dtype=torch.float64)
+    A = torch.cat([L[:, :4], L[:, :1] + L[:, 1:2], torch.zeros(200, 1)], 1)
+    B = torch.cat([L[:, :3] @ torch.randn(3, 3, generator=g, dtype=torch.float64), L[:, 4:]], 1)
+    ref = max_match(A, B, 0)
+    assert ref == ([0, 1, 2, 4, 5], [0, 1, 2])
+    for s in (1e-12, 1e12):
+        assert max_match(A * s, B * s, 0) == ref
+    assert max_match(A.float(), B.float(), 1e-5) == ref
+
+def test_cascade_and_similarity():
+    "b_i = l_i, a_i = 1.2 l_i + l_(i+1) (orthonormal l's, l_(n+1) not in B), eps = 0.5: one deletion per half-pass."
+    g = torch.Generator().manual_seed(2)
+    n = 40
+    L = torch.linalg.qr(torch.randn(300, n + 1, generator=g, dtype=torch.float64))[0]
+    A, B = 1.2 * L[:, :n] + L[:, 1:], L[:, :n]
+    r = max_match(A, B, 0.5)
+    halves = sorted(h for h, _ in r.removed.values())
+    assert r == ((), ()) and len(r.removed) == 2 * n and halves[-1] >= 2 * n - 6 and len(set(halves)) >= 2 * n - 6
+    assert max_match(A, B, 0.5, method='plain') == r
+    assert {v: h for v, (h, _) in r.removed.items()} == {v: h for v, (h, _) in max_match(A, B, 0.5, method='plain').removed.items()}
+    B2 = A @ torch.randn(n, n, generator=g, dtype=torch.float64)          # the same span: everything matches
+    assert max_match_similarity(A, B2, 0.01) == 1.0 and max_epsilon(A, B2) < 1e-6
+    e = min_epsilon_for_size(A, B, 5)
+    assert min(map(len, max_match(A, B, e))) >= 5 and min(map(len, max_match(A, B, e - 2e-4))) < 5
+
+def test_oracle_coverage():
+    "Runs after the oracle cases (same file, in order): enough of each comparison actually happened."
+    if CHECKED['max'] < len(CASES): pytest.skip('run the whole file to check coverage')
+    print(CHECKED, 'fallbacks to the plain engine:', FALLBACKS[0])
+    assert CHECKED['simple'] >= 60 and CHECKED['allmin'] >= 150 and CHECKED['min'] >= 500
+    assert FALLBACKS[0] <= 3            # the fast engine decided (almost) everything on its own
