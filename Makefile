@@ -35,7 +35,7 @@ test-slow: setup
 	$(VENV)/bin/nbdev_test --flags slow --n_workers 1
 
 docs: setup
-	@bash scripts/build_docs.sh
+	@bash scripts/build_docs.sh $(DOCS_ARGS)   # DOCS_ARGS=--check also runs the browser check (docs/check_site.py)
 
 clean:
 	rm -rf _proc _docs _site

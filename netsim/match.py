@@ -9,19 +9,19 @@ __all__ = ['TOL', 'RANK_TOL', 'ZERO_TOL', 'FALLBACKS', 'prep_pair', 'neuron_inde
            'min_match', 'all_min_matches', 'simple_matches', 'max_match_similarity', 'max_epsilon',
            'min_epsilon_for_size']
 
-# %% ../nbs/06_match_theory.ipynb #d7091d87
+# %% ../nbs/06_match_theory.ipynb #a97bdbff
 import itertools, math, random, warnings
 from dataclasses import dataclass, field
 import numpy as np
 import torch
 from .models import resolve_device
 
-# %% ../nbs/06_match_theory.ipynb #0c2928d3
+# %% ../nbs/06_match_theory.ipynb #7e5b9bb4
 TOL = 1e-5         # a neuron passes when its relative distance is <= eps + TOL
 RANK_TOL = 3e-6    # relative distance under which a vector counts as inside a span (rank detection)
 ZERO_TOL = 1e-12   # norm, relative to the largest column norm, under which a vector counts as zero
 
-# %% ../nbs/06_match_theory.ipynb #db0f6b6f
+# %% ../nbs/06_match_theory.ipynb #3a5d76db
 def prep_pair(A,                # activations of net 1, shape (d, n)
               B,                # activations of net 2, shape (d, m)
               device=None):     # None: A's device; else 'auto', 'cpu', 'cuda'...
@@ -42,7 +42,7 @@ def prep_pair(A,                # activations of net 1, shape (d, n)
     if out[0].shape[0] == 0: raise ValueError("A and B have no rows (d = 0)")
     return out[0], out[1]
 
-# %% ../nbs/06_match_theory.ipynb #c1973a99
+# %% ../nbs/06_match_theory.ipynb #fcf19bb5
 def neuron_index(v,       # ('a', i) or ('b', j)
                  n:int,   # neurons in A
                  m:int    # neurons in B
@@ -60,7 +60,7 @@ def neuron_name(g:int, n:int):
     "Inverse of `neuron_index`."
     return ('a', g) if g < n else ('b', g - n)
 
-# %% ../nbs/06_match_theory.ipynb #d0cac373
+# %% ../nbs/06_match_theory.ipynb #f3189004
 def unit_columns(Z, zero_tol=ZERO_TOL, scale=None):
     "Columns scaled to unit norm, and the mask of zero columns (left at 0)."
     nrm = Z.norm(dim=0)
@@ -82,7 +82,7 @@ def rel_dist(Zs,                    # tested vectors (columns), unit norm or zer
     R = Zs - Q @ (Q.T @ Zs)
     return R.norm(dim=0)
 
-# %% ../nbs/06_match_theory.ipynb #ef48b0a5
+# %% ../nbs/06_match_theory.ipynb #45c92980
 def check_eps(eps):
     "Validate an epsilon."
     eps = float(eps)
@@ -108,7 +108,7 @@ def is_match(A, B, eps, X, Y, tol=TOL):
     dx, dy = match_distances(A, B, X, Y)
     return bool((dx <= eps + tol).all() and (dy <= eps + tol).all())
 
-# %% ../nbs/06_match_theory.ipynb #c1ebe01a
+# %% ../nbs/06_match_theory.ipynb #15d64a01
 @dataclass(eq=False)
 class MatchResult:
     "A pair (X, Y) of neuron sets (sorted column indices of A and B) and the relative distances that decided it."
@@ -137,7 +137,7 @@ class MatchResult:
         md = max(self.dist_x + self.dist_y, default=0.0)
         return f"MatchResult(eps={self.eps:g}, |X|={len(self.X)}, |Y|={len(self.Y)}, X={list(self.X)}, Y={list(self.Y)}, max rho={md:.3g})"
 
-# %% ../nbs/06_match_theory.ipynb #b65f1d0d
+# %% ../nbs/06_match_theory.ipynb #bd77a7f7
 def _alg1_plain(Cu, X, Y, thr, watch=None, removed=None):
     "Algorithm 1 on unit columns `Cu` from candidate global-index sets X, Y; None if `watch` is deleted."
     X, Y = sorted(X), sorted(Y)
@@ -158,7 +158,7 @@ def _alg1_plain(Cu, X, Y, thr, watch=None, removed=None):
                 else: Y = keep
     return X, Y
 
-# %% ../nbs/06_match_theory.ipynb #087c7cac
+# %% ../nbs/06_match_theory.ipynb #dad6e039
 def _pass_masks(Cu, S, T, thr):
     "For each subset mask of T (bits in order of T): bitmask of the members of S within thr of its span."
     out = np.zeros(2 ** len(T), dtype=np.int64)
@@ -210,7 +210,7 @@ def minimal_from_matches(matches, n:int, v):
     if not mv: return []
     return sorted(r for r, bad in zip(mv, _proper_sub(cv).any(1)) if not bad)
 
-# %% ../nbs/06_match_theory.ipynb #c0604f7f
+# %% ../nbs/06_match_theory.ipynb #69cb4e4e
 class PlainEngine:
     "Algorithm 1 by fresh SVDs; the reference the fast engine is tested against."
     def __init__(self, A, B, eps, tol=TOL, zero_tol=ZERO_TOL, device=None):
@@ -241,7 +241,7 @@ class PlainEngine:
         return MatchResult(X, [g - self.n for g in Y], self.eps, tuple(dx), tuple(dy),
                            {neuron_name(g, self.n): r for g, r in rem.items()})
 
-# %% ../nbs/06_match_theory.ipynb #8c0c6f89
+# %% ../nbs/06_match_theory.ipynb #957d533c
 def _order(eng, state, g_v, randomized, seed):
     mem = sorted(eng.members(state) - {g_v})
     xs, ys = [g for g in mem if g < eng.n], [g for g in mem if g >= eng.n]
@@ -260,7 +260,7 @@ def _min_match(eng, state, g_v, randomized=False, seed=0):
         if new is not None: state = new                           # Lines 11-12
     return state
 
-# %% ../nbs/06_match_theory.ipynb #08ed6b9c
+# %% ../nbs/06_match_theory.ipynb #f1b810ff
 def _all_min_matches(eng, base, g_v, max_calls=10**6):
     "Algorithm 3 from the maximum-match state `base` that contains g_v."
     found, dead, calls = [], set(), 0
@@ -285,7 +285,7 @@ def _all_min_matches(eng, base, g_v, max_calls=10**6):
         if st is None: return found                              # Line 19
         found.append(_min_match(eng, st, g_v))                   # Line 15; Line 16: restart
 
-# %% ../nbs/06_match_theory.ipynb #875ca247
+# %% ../nbs/06_match_theory.ipynb #418b9189
 def make_engine(A, B, eps, method='fast', tol=TOL, device=None):
     "An engine for (A, B, eps): 'fast' (Gram sweeps, `netsim.match_fast`) or 'plain' (fresh SVDs)."
     if method == 'plain': return PlainEngine(A, B, eps, tol, device=device)
@@ -297,10 +297,18 @@ def make_engine(A, B, eps, method='fast', tol=TOL, device=None):
 def _engine(A, B, eps, method, tol, device):
     return A.engine(eps, tol) if hasattr(A, 'engine') and B is None else make_engine(A, B, eps, method, tol, device)
 
+_BLAS = []   # threadpoolctl's controller of the loaded BLAS libraries, made on first use
+
 class one_thread:
-    "Context in which torch uses one CPU thread: the many small factorisations run far faster so on a busy machine."
-    def __enter__(self): self.n = torch.get_num_threads(); torch.set_num_threads(1)
-    def __exit__(self, *a): torch.set_num_threads(self.n)
+    "Context in which torch and numpy/scipy's BLAS use one CPU thread: the many small factorisations run far faster so on a busy machine."
+    def __enter__(self):
+        self.n = torch.get_num_threads(); torch.set_num_threads(1)
+        if not _BLAS:
+            from threadpoolctl import ThreadpoolController
+            import scipy.linalg                              # load scipy's BLAS too, so that it is limited as well
+            _BLAS.append(ThreadpoolController())
+        self.lim = _BLAS[0].limit(limits=1, user_api='blas'); self.lim.__enter__()
+    def __exit__(self, *a): self.lim.__exit__(*a); torch.set_num_threads(self.n)
 
 FALLBACKS = [0]   # how many calls the fast engine handed to the plain one (tests keep this rare)
 
@@ -314,7 +322,7 @@ def _run(A, B, eps, method, tol, device, fn):
 
 def _zero_match(eng, g): return eng.result(((([g], []) if g < eng.n else ([], [g])), {}))
 
-# %% ../nbs/06_match_theory.ipynb #001a3b98
+# %% ../nbs/06_match_theory.ipynb #7ffcb0b8
 def max_match(A, B,               # activations (d, n), (d, m), or a Matcher and None
               eps:float,          # epsilon in [0, 1)
               zeros:str='match',  # zero vectors: 'match' (Def. 1: they always match) or 'drop' (the authors' code)
@@ -358,7 +366,7 @@ def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=Non
         return sorted(out)
     return _run(A, B, eps, method, tol, device, fn)
 
-# %% ../nbs/06_match_theory.ipynb #55179a66
+# %% ../nbs/06_match_theory.ipynb #5a5e4dc8
 def max_match_similarity(A, B, eps:float, zeros:str='drop', method:str='fast', tol:float=TOL, device=None)->float:
     "(|X*| + |Y*|) / (|X| + |Y|), zero vectors dropped before matching as in the authors' code unless zeros='match'."
     r = max_match(A, B, eps, zeros=zeros, method=method, tol=tol, device=device)
