@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['NUMPY_MAX_K', 'Matcher', 'sweep_in', 'remove_span', 'peek', 'remove_tested', 'FastEngine', 'result']
 
-# %% ../nbs/06b_match_fast.ipynb #0d7c4939
+# %% ../nbs/06b_match_fast.ipynb #03a6cf2c
 import math
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from scipy.linalg import lapack as _lp
 from .models import resolve_device
 from .match import (TOL, RANK_TOL, ZERO_TOL, prep_pair, check_eps, MatchResult, neuron_name, PlainEngine)
 
-# %% ../nbs/06b_match_fast.ipynb #84da48c6
+# %% ../nbs/06b_match_fast.ipynb #4f8d1f83
 NUMPY_MAX_K = 512   # n + m up to which a CPU Gram is swept with numpy (torch's per-call overhead dominates there)
 
 class Matcher:
@@ -51,7 +51,7 @@ class Matcher:
         return math.sqrt(max(r, default=0.0))
     def __repr__(self): return f"Matcher(n={self.n}, m={self.m}, d={self.A.shape[0]}, device={self.device})"
 
-# %% ../nbs/06b_match_fast.ipynb #0e9b38f8
+# %% ../nbs/06b_match_fast.ipynb #539594fc
 _U = torch.finfo(torch.float64).eps
 def _nz(mask): return mask.nonzero().squeeze(1) if torch.is_tensor(mask) else mask.nonzero()[0]   # indices of True
 def _sqrt0(x): return math.sqrt(max(x, 0.0))
@@ -81,7 +81,7 @@ class _Tab:
         return t
     def delta(self): return 8 * max(1, self.M.shape[0]) * _U / max(self.pmin, 1e-300)   # error estimate of a squared residual
 
-# %% ../nbs/06b_match_fast.ipynb #479db8ad
+# %% ../nbs/06b_match_fast.ipynb #69a27ca4
 def _block(self, P, L, sign):
     "Sweep (sign=+1, L = chol(M_PP)) or reverse-sweep (sign=-1, L = chol(-M_PP)) the pivots P."
     C, NP = self.M[:, P], self.N[P, :]
@@ -151,7 +151,7 @@ def remove_tested(self, Q):
     self.N[:, Q] = 0; self.d[Q] = 0; self.salive[Q] = False
 _Tab.remove_tested = remove_tested
 
-# %% ../nbs/06b_match_fast.ipynb #2e4c1ea4
+# %% ../nbs/06b_match_fast.ipynb #ad12d67b
 def _chol(M):
     "Lower Cholesky factor of M and LAPACK's info (0, or the order of the first non-positive leading minor)."
     L, info = _lp.dpotrf(M, lower=1, clean=1)
@@ -182,16 +182,13 @@ class _NTab(_Tab):
         self.sweep_in()
     def _block(self, P, L, sign):
         "Sweep (sign=+1) or reverse-sweep (sign=-1) the pivots P, L the Cholesky factor of +-M_PP."
-        t = self.M.shape[0]
-        K = np.concatenate([self.M[P, :], self.N[P, :]], axis=1)   # [C^T N_P]: M is symmetric, so its rows are C^T
-        WK = _cho_solve(L, K)                                      # one solve for [W C^T, W N_P]
-        Z = WK[:, :t].T @ K                                        # [C W C^T, C W N_P] in one product
-        NP, WNP = K[:, t:], WK[:, t:]
+        C, NP = self.M[:, P], self.N[P, :]
+        CW = _cho_solve(L, C.T).T
+        WNP = _cho_solve(L, NP)
         self.d -= sign * (NP * WNP).sum(0)
-        if sign > 0: self.M -= Z[:, :t]; self.N -= Z[:, t:]
-        else: self.M += Z[:, :t]; self.N += Z[:, t:]
+        self.M -= sign * (CW @ C.T); self.N -= sign * (CW @ NP)
         if sign > 0:
-            self.M[:, P] = WK[:, :t].T; self.M[P, :] = WK[:, :t]
+            self.M[:, P] = CW; self.M[P, :] = CW.T
             Wi = _lp.dpotri(L, lower=1)[0]; Wi = np.tril(Wi) + np.tril(Wi, -1).T
             self.M[P[:, None], P] = -Wi
             self.N[P, :] = WNP
@@ -257,7 +254,7 @@ class _NTab(_Tab):
         x = _lp.dgesv(-self.M[R[:, None], R], K)[2]
         return float(self.d[j] + K @ x)
 
-# %% ../nbs/06b_match_fast.ipynb #22d10a36
+# %% ../nbs/06b_match_fast.ipynb #ad4a5460
 class _State:
     def __init__(self, xs, ys, tX, tY):
         self.xs, self.ys, self.tX, self.tY = xs, ys, tX, tY            # global indices of the local slots
@@ -296,7 +293,7 @@ class FastEngine:
         return self._cascade(st, bool(len(uy)), bool(len(ux)), watch)
     def members(self, state): return state.members
 
-# %% ../nbs/06b_match_fast.ipynb #f1e290a1
+# %% ../nbs/06b_match_fast.ipynb #119fb87d
 def _drop(self, st, side, idx):
     "Delete local neurons idx of one side from both tableaus."
     if side == 'x': st.tY.remove_tested(idx); st.tX.remove_span(idx)
@@ -345,7 +342,7 @@ def _cascade(self, st, test_x, test_y, watch=None):
     return st
 FastEngine._cascade = _cascade
 
-# %% ../nbs/06b_match_fast.ipynb #0fd5f596
+# %% ../nbs/06b_match_fast.ipynb #2579343c
 def result(self, state, zeros=()):
     "MatchResult of a state, with distances from fresh tableaus."
     if isinstance(state, tuple): return PlainEngine.result(self._plain(), state, zeros)

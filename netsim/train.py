@@ -6,7 +6,7 @@
 __all__ = ['RECIPES', 'get_recipe', 'lr_at', 'make_optimizer', 'Job', 'batch_slices', 'train_one', 'gru_forward', 'stack_init',
            'train_stack', 'pick_engine', 'train_jobs']
 
-# %% ../nbs/04_zoo.ipynb #cf6a7168
+# %% ../nbs/04_zoo.ipynb #80984310
 import copy, time
 from dataclasses import dataclass, field
 import torch
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, vmap
 from .models import make_model, resolve_device, GRUNet
 
-# %% ../nbs/04_zoo.ipynb #2ef61522
+# %% ../nbs/04_zoo.ipynb #74c623f5
 RECIPES = {
     'sgd':  dict(opt='sgd',  lr=0.1,  momentum=0.9, weight_decay=0.0, decay_at=0.6, decay=0.1),
     'adam': dict(opt='adam', lr=1e-3, momentum=0.0, weight_decay=0.0, decay_at=None, decay=0.1),
@@ -49,7 +49,7 @@ def make_optimizer(params, # tensors to optimise (stacked or not)
     if r['opt'] == 'sgd': return torch.optim.SGD(params, lr=r['lr'], momentum=r['momentum'], weight_decay=r['weight_decay'])
     return torch.optim.Adam(params, lr=r['lr'], weight_decay=r['weight_decay'])
 
-# %% ../nbs/04_zoo.ipynb #366acc99
+# %% ../nbs/04_zoo.ipynb #7f80c163
 @dataclass
 class Job:
     "One model to train: initialisation seed, shuffling seed and its data."
@@ -67,7 +67,7 @@ def batch_slices(n:int,  # examples
     out = [(s, min(s+bs, n)) for s in range(0, n, bs)]
     return [sl for sl in out if sl[1]-sl[0] > 1] if n > 1 else out
 
-# %% ../nbs/04_zoo.ipynb #7fd87c4d
+# %% ../nbs/04_zoo.ipynb #d31035ea
 def _accuracy(f, x, y, bs=1024):
     "Fraction of `x` that `f` classifies as `y`, in batches."
     if len(x) == 0: return float('nan')
@@ -118,7 +118,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     out['wall_s'] = time.perf_counter() - t0
     return out
 
-# %% ../nbs/04_zoo.ipynb #4a8ac9b8
+# %% ../nbs/04_zoo.ipynb #d32852eb
 def gru_forward(p:dict,   # GRUNet parameters by state-dict name
                 x,        # one-hot sequences (B, T, I), right-padded with zero rows
                 layers:int=2  # stacked GRU layers
@@ -144,7 +144,7 @@ def gru_forward(p:dict,   # GRUNet parameters by state-dict name
     last = h_in.gather(1, (lengths-1).view(-1, 1, 1).expand(-1, 1, h_in.shape[-1])).squeeze(1)
     return F.linear(last, p['head.weight'], p['head.bias'])
 
-# %% ../nbs/04_zoo.ipynb #025bc72b
+# %% ../nbs/04_zoo.ipynb #6ea38f45
 def _forward_fn(template:nn.Module):
     "A function (params, buffers, x) -> logits of one model, for vmap."
     if isinstance(template, GRUNet):
@@ -161,7 +161,7 @@ def stack_init(arch, in_shape, n_out, width, seeds, device):
     B = {k: torch.stack([dict(m.named_buffers())[k] for m in ms]).to(device) for k,_ in ms[0].named_buffers()}
     return tmpl, P, B
 
-# %% ../nbs/04_zoo.ipynb #b600cd94
+# %% ../nbs/04_zoo.ipynb #da3a12ee
 def _pool(tensors, device):
     "Concatenate the distinct tensors (by identity) once; return the pool and each tensor's offset."
     uniq, offs, n = {}, [], 0
@@ -206,10 +206,12 @@ def train_stack(arch:str, in_shape, n_out:int,
     accs = _stack_accuracy(fwd, P, B, jobs, dev)
     n_seen = sum(t-s for s,t in batch_slices(n, batch_size))
     bad_epoch, tot, hits = bad_epoch.tolist(), (tot/max(n_seen,1)).tolist(), hits.tolist()
+    S = {k: v.cpu() for k,v in {**P, **B}.items()}     # one device->host copy per tensor, not per model
+    finite = torch.stack([torch.isfinite(v).flatten(1).all(1) for v in S.values() if v.is_floating_point()]).all(0).tolist()
     wall, out = (time.perf_counter()-t0)/M, []
     for m in range(M):
-        sd = {k: v[m].cpu().clone() for k,v in {**P, **B}.items()}
-        status, reason = _status(bad_epoch[m], all(torch.isfinite(v).all() for v in sd.values() if v.is_floating_point()))
+        sd = {k: v[m].clone() for k,v in S.items()}
+        status, reason = _status(bad_epoch[m], finite[m])
         ok = status == 'ok'
         out.append(dict(status=status, reason=reason, loss=tot[m], train_acc=hits[m]/max(n_seen,1) if ok else float('nan'),
                         test_acc=accs[m] if ok else float('nan'),
@@ -230,7 +232,7 @@ def _stack_accuracy(fwd, P, B, jobs, dev, bs=1024):
         for m,h in zip(ms, hits.tolist()): res[m] = h/len(x) if len(x) else float('nan')
     return res
 
-# %% ../nbs/04_zoo.ipynb #3a511903
+# %% ../nbs/04_zoo.ipynb #2731c7e2
 def pick_engine(arch:str, device)->str:
     "The faster engine for `arch` on `device` (see `benchmarks/zoo.py`): 'vmap' on CUDA, 'loop' on a CPU."
     return 'vmap' if resolve_device(device).type == 'cuda' else 'loop'
