@@ -50,7 +50,7 @@ def run_naive(a, q):
     dev = a.device
     C, y = _factors(a)
     idx = torch.arange(0, len(y), max(1, len(y)//a.naive_models))[:a.naive_models]
-    X = torch.cat(list(GramSource(C[idx]).blocks(a.cols)), 1).to(dev)            # the subset's features
+    X = torch.cat(list(GramSource(C[idx]).blocks(a.cols or 65536)), 1).to(dev)            # the subset's features
     X = (X - X.mean(0)) / X.std(0).clamp_min(1e-8)
     yt = torch.as_tensor(y[idx.numpy()], device=dev)
     lin = torch.nn.Linear(X.shape[1], a.classes).to(dev)
@@ -79,7 +79,7 @@ if __name__ == '__main__':
     ap.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     ap.add_argument('--n0', type=int, default=784, help='input size n0: 784 (28x28) or 3072 (32x32x3)')
     ap.add_argument('--rank', type=int, default=32, help='rank of the synthetic chain factors')
-    ap.add_argument('--cols', type=int, default=65536, help='feature columns per block')
+    ap.add_argument('--cols', type=int, default=None, help='feature columns per block (default: about 256 MB)')
     ap.add_argument('--batch-size', type=int, default=16, help='our mini-batch size')
     ap.add_argument('--naive-steps', type=int, default=60, help='batch-size-1 steps timed for the naive learner')
     ap.add_argument('--naive-models', type=int, default=64, help='models whose features the naive learner holds')

@@ -8,7 +8,7 @@ __all__ = ['METHODS', 'TensorSource', 'GramSource', 'as_source', 'standardised_g
            'toy_permuted_zoo', 'toy_features', 'ConcatRows', 'ffl_scores', 'ci_mean', 'summarise', 'alignment_features',
            'ffl_report']
 
-# %% ../nbs/05_ffl.ipynb #424434df
+# %% ../nbs/05_ffl.ipynb #816af898
 import math
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .data import stable_seed
 from .models import resolve_device
 
-# %% ../nbs/05_ffl.ipynb #5cfa4411
+# %% ../nbs/05_ffl.ipynb #23bc1d6e
 class TensorSource:
     "A feature matrix held in memory, read in column blocks."
     def __init__(self, X:torch.Tensor): # (M, F) features
@@ -53,17 +53,18 @@ def as_source(X # a tensor (M, F), or an object with `shape` and `blocks(cols)`
     if hasattr(X, 'blocks') and hasattr(X, 'shape'): return X
     raise ValueError(f"cannot use {type(X).__name__} as features: pass a tensor (M, F) or an object with .shape and .blocks(cols)")
 
-# %% ../nbs/05_ffl.ipynb #7b3eebc1
+# %% ../nbs/05_ffl.ipynb #630ae5b7
 def standardised_gram(X,                 # features: tensor (M, F) or a feature source
                       train_idx,         # rows whose mean/std standardise the features
                       standardize:bool=True, # centre and scale each feature by training statistics
                       row_norm:bool=True,    # first scale each model's feature vector to unit norm
-                      cols:int=65536,    # columns per block
+                      cols:int=None,     # columns per block (None: blocks of about 256 MB)
                       device='auto',     # where to compute
                       eps:float=1e-8):   # floor on a feature's std (constant features become 0)
     "Gram matrix $K = \\hat X\\hat X^\\top / F$ (M, M) of features standardised with the statistics of rows `train_idx`, in float64."
     src, dev = as_source(X), resolve_device(device)
     M, Fdim = src.shape
+    cols = cols or max(1024, 2**26 // max(M, 1))
     tr = torch.as_tensor(np.asarray(train_idx), dtype=torch.long, device=dev)
     if len(tr) == 0: raise ValueError("train_idx is empty")
     if int(tr.max()) >= M or int(tr.min()) < 0: raise ValueError(f"train_idx out of range for {M} models")
@@ -76,11 +77,11 @@ def standardised_gram(X,                 # features: tensor (M, F) or a feature 
         B = B.to(dev, torch.float32) * scale
         if standardize:
             mu, sd = B[tr].mean(0), B[tr].std(0, unbiased=False)
-            B = (B - mu) / sd.clamp_min(eps) * (sd > eps)
+            B.sub_(mu).div_(sd.clamp_min(eps)).mul_(sd > eps)       # in place: B is a fresh tensor here
         K += (B @ B.T).double()
     return K / Fdim
 
-# %% ../nbs/05_ffl.ipynb #48c804dc
+# %% ../nbs/05_ffl.ipynb #8669d6ee
 @dataclass
 class FFLResult:
     "A trained FFL projection: logits of every model, the training classes, the loss curve."
@@ -113,7 +114,7 @@ def fit_ffl(X,                      # features (M, F): tensor or feature source;
             seed:int=0,             # seed of the batch order
             gram:bool=False,        # `X` is already the standardised Gram matrix
             device='auto',          # where to compute
-            cols:int=65536)->FFLResult: # feature columns per block
+            cols:int=None)->FFLResult: # feature columns per block (None: about 256 MB per block)
     "Train one FFL projection (Eq. 9) on the rows `train_idx` and project every model."
     dev = resolve_device(device)
     tr = np.asarray(train_idx, dtype=np.int64)
@@ -145,7 +146,7 @@ def _sgd_loop(Ktt, yt, A, b, mA, mb, g, losses, epochs, batch_size, lr, momentum
             A.add_(mA, alpha=-eta); b.add_(mb, alpha=-eta)
         losses.append(F.cross_entropy(torch.addmm(b, Ktt, A.T), yt).item())
 
-# %% ../nbs/05_ffl.ipynb #63e59137
+# %% ../nbs/05_ffl.ipynb #73c559a7
 def fit_ffl_direct(X,                     # features (M, F) tensor, already standardised as wanted
                    labels,                # (M,) labels
                    train_idx,             # rows to train on
@@ -168,7 +169,7 @@ def fit_ffl_direct(X,                     # features (M, F) tensor, already stan
         sched.step()
     with torch.no_grad(): return lin(Xd).cpu()
 
-# %% ../nbs/05_ffl.ipynb #1797f1e9
+# %% ../nbs/05_ffl.ipynb #e2d81a9f
 def classification_split(labels,              # (M,) class label of each model
                          train_frac:float=0.6, # fraction of each class's models used for training
                          seed:int=0):          # split seed
@@ -197,7 +198,7 @@ def retrieval_split(labels,                 # (M,) class label of each model
         q.append(idx[:nq]); gal.append(idx[nq:])
     return tr, np.sort(np.concatenate(q)), np.sort(np.concatenate(gal))
 
-# %% ../nbs/05_ffl.ipynb #41bbeb2b
+# %% ../nbs/05_ffl.ipynb #63a9897e
 def evaluate_classification(result,      # an `FFLResult` (or logits (M, N) with `classes`)
                             labels,      # (M,) true labels
                             test_idx,    # rows to evaluate
@@ -234,7 +235,7 @@ def evaluate_retrieval(emb,            # (M, D) embeddings (e.g. FFL logits) or 
     out['mAP'] = float(ap.mean())
     return out
 
-# %% ../nbs/05_ffl.ipynb #098937c3
+# %% ../nbs/05_ffl.ipynb #f262d92c
 def toy_permuted_zoo(n_classes:int=8,        # solution classes
                      per_class:int=10,       # models per class
                      dims=(16, 12, 12, 12, 6), # n0..n4 of an MLP-4 (paper orientation)
@@ -260,7 +261,7 @@ def toy_features(Ws):
     return ({f'chain{l+1}': GramSource(C) for l, C in enumerate(Cs)},
             {f'layer{l+1}': W.flatten(1) for l, W in enumerate(Ws)})
 
-# %% ../nbs/05_ffl.ipynb #45a2fb44
+# %% ../nbs/05_ffl.ipynb #319deb0c
 class ConcatRows:
     "Feature sources with the same columns, stacked along the model axis (e.g. two zoos of one chain size)."
     def __init__(self, sources): # feature sources (or tensors) with equal widths
@@ -314,7 +315,7 @@ def summarise(rows, conf:float=0.95)->pd.DataFrame:
            for k, g in df.groupby(keys, sort=False)]
     return pd.DataFrame(out)
 
-# %% ../nbs/05_ffl.ipynb #3ce6a9ed
+# %% ../nbs/05_ffl.ipynb #97176e1f
 METHODS = ('chain', 'unaligned', 'sort', 'match')
 
 def alignment_features(stack,              # a `ModelStack`

@@ -6,7 +6,7 @@
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'META_COLUMNS', 'zoo_config', 'zoo_plan', 'ZooError', 'Zoo', 'load_zoo', 'train_zoo',
            'merge_zoos', 'zoo_cli']
 
-# %% ../nbs/04a_zoo_store.ipynb #58027f01
+# %% ../nbs/04a_zoo_store.ipynb #45bca007
 import hashlib, json, os, shutil, time, warnings
 from pathlib import Path
 import pandas as pd
@@ -19,7 +19,7 @@ from .data import load_dataset, solution_classes, stable_seed
 from .models import make_model, resolve_device, ModelStack, ARCHS
 from .train import Job, train_jobs, get_recipe, pick_engine
 
-# %% ../nbs/04a_zoo_store.ipynb #afe060b6
+# %% ../nbs/04a_zoo_store.ipynb #9a0b869c
 FORMAT, FORMAT_VERSION = 'netsim-zoo', 1
 
 def _atomic_write(path:Path, write):
@@ -40,7 +40,7 @@ def _sha256(path)->str:
         for b in iter(lambda: f.read(1<<20), b''): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/04a_zoo_store.ipynb #12b132f6
+# %% ../nbs/04a_zoo_store.ipynb #fe881549
 def zoo_config(dataset='digits', arch='mlp4', models_per_class=4, epochs=5, scheme='disjoint', k=2, n_classes=None,
                examples_per_class=None, width=1.0, recipe='sgd', lr=None, batch_size=128, seed=0, chunk=128)->dict:
     "The config dict of a zoo (validated), as stored in its manifest."
@@ -69,7 +69,7 @@ def zoo_plan(cfg:dict, # from `zoo_config`
                              chunk=len(rows)//cfg['chunk']))
     return ds, scs, rows
 
-# %% ../nbs/04a_zoo_store.ipynb #9937024b
+# %% ../nbs/04a_zoo_store.ipynb #0712b538
 class ZooError(ValueError):
     "A directory that is not a valid netsim zoo."
 
@@ -98,7 +98,7 @@ def _chunk_meta(path:Path, c:int, verify:bool=True):
         if verify and _sha256(st) != meta['sha256']: return f"{st.name} does not match the sha256 in {mj.name}"
     return meta
 
-# %% ../nbs/04a_zoo_store.ipynb #b226d86a
+# %% ../nbs/04a_zoo_store.ipynb #d76ce1fd
 class Zoo:
     "A zoo directory: config, per-model metadata table, and lazy access to the weights."
     def __init__(self, path,             # the zoo directory
@@ -129,7 +129,7 @@ class Zoo:
 META_COLUMNS = ['model', 'solution_class', 'labels', 'replicate', 'seed', 'shuffle_seed', 'chunk', 'slot', 'arch',
                 'recipe', 'status', 'reason', 'train_acc', 'test_acc', 'loss', 'wall_s', 'engine', 'device', 'n_train', 'n_test']
 
-# %% ../nbs/04a_zoo_store.ipynb #bc7030db
+# %% ../nbs/04a_zoo_store.ipynb #5a091f9e
 def _filter(self:Zoo, **kw)->Zoo:
     "The zoo restricted to rows whose columns match `kw` (a value or a list of values)."
     m = self.meta
@@ -184,7 +184,7 @@ def load_zoo(path,              # a zoo directory made by `train_zoo`
     "Open the zoo at `path` (weights are read lazily)."
     return Zoo(path, verify=verify)
 
-# %% ../nbs/04a_zoo_store.ipynb #3385a5ef
+# %% ../nbs/04a_zoo_store.ipynb #ddc3fed4
 def _train_chunk(path, c, rows, ds, scs, cfg, m, device, engine, max_stack, on_done, workers='auto'):
     "Train the models `rows` of chunk `c` and commit the chunk (weights first, then metadata)."
     by_id, data = {sc.id: sc for sc in scs}, {}
@@ -213,7 +213,7 @@ def _train_chunk(path, c, rows, ds, scs, cfg, m, device, engine, max_stack, on_d
     _write_json(mj, meta)
     return out
 
-# %% ../nbs/04a_zoo_store.ipynb #07753dd6
+# %% ../nbs/04a_zoo_store.ipynb #53ee737b
 def train_zoo(out,                      # zoo directory (created; resumed if it holds this config's zoo)
               dataset:str='digits',     # dataset name (`netsim.data.load_dataset`)
               arch:str='mlp4',          # architecture (`netsim.models.ARCHS`)
@@ -272,7 +272,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
     finally: bar.close()
     return load_zoo(out)
 
-# %% ../nbs/04a_zoo_store.ipynb #8fd465cb
+# %% ../nbs/04a_zoo_store.ipynb #90a2b5a1
 def merge_zoos(out,       # destination zoo directory (created, or an existing zoo of the same config)
                *paths     # zoo directories (shards) to merge in
               )->Zoo:
@@ -304,7 +304,7 @@ def merge_zoos(out,       # destination zoo directory (created, or an existing z
             _atomic_write(omj, lambda t: shutil.copyfile(mj, t))
     return load_zoo(out)
 
-# %% ../nbs/04a_zoo_store.ipynb #a65a40c9
+# %% ../nbs/04a_zoo_store.ipynb #21d4754c
 def zoo_cli(argv=None):
     "Command line: train (or resume) a zoo. Run `netsim-zoo --help`."
     import argparse

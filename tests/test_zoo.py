@@ -9,7 +9,7 @@ from netsim.zoo import train_zoo, load_zoo, merge_zoos, zoo_cli, ZooError
 
 torch.set_num_threads(1)   # tiny models train fastest single-threaded (see netsim.train)
 ROOT = Path(__file__).resolve().parents[1]
-KW = dict(dataset='digits', arch='mlp4', models_per_class=3, epochs=3, width=0.1, batch_size=32, device='cpu', progress=False)
+KW = dict(dataset='digits', arch='mlp4', models_per_class=3, epochs=3, width=0.1, batch_size=32, device='cpu', progress=False, workers=1)
 
 @pytest.fixture(scope='module')
 def digits():
