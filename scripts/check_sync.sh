@@ -7,6 +7,7 @@ before=$(sum)
 .venv/bin/nbdev_clean >/dev/null
 .venv/bin/nbdev_export >/dev/null
 .venv/bin/python scripts/make_readme.py >/dev/null
+.venv/bin/python -c 'from netsim.sweep import sync_packaged_notebook as s; s()'   # the sweep notebook shipped in the package
 after=$(sum)
 if [ "$before" != "$after" ]; then
   echo "netsim: nbdev_clean / nbdev_export / make_readme changed these files (commit the result):" >&2
