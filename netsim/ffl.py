@@ -299,13 +299,14 @@ def ffl_scores(X,                  # features (M, F): tensor or feature source
             rows += [dict(protocol=p, metric=k, seed=s, value=v) for k, v in m.items()]
     return rows
 
-def ci_mean(values, conf:float=0.95):
-    "(mean, low, high): Student-t confidence interval of the mean of `values`."
+def ci_mean(values, conf:float=0.95, bounds=(0.0, 1.0)):
+    "(mean, low, high): Student-t confidence interval of the mean of `values`, clipped to `bounds` (accuracies live in [0, 1])."
     v = np.asarray(values, dtype=float); mu = float(v.mean())
     if len(v) < 2: return mu, mu, mu
     from scipy import stats
     h = float(stats.t.ppf((1+conf)/2, len(v)-1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return mu, mu-h, mu+h
+    lo, hi = bounds if bounds else (-math.inf, math.inf)
+    return mu, max(mu-h, lo), min(mu+h, hi)
 
 def summarise(rows, conf:float=0.95)->pd.DataFrame:
     "Mean and confidence interval over seeds for each group of rows sharing everything but `seed` and `value`."

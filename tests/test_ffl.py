@@ -103,7 +103,8 @@ def test_bad_inputs():
 
 def test_ci_and_summary():
     assert ci_mean([0.5]) == (0.5, 0.5, 0.5)
-    mu, lo, hi = ci_mean([0.2, 0.4, 0.6])
+    mu, lo, hi = ci_mean([0.2, 0.4, 0.6], bounds=None)
+    assert ci_mean([0.2, 0.4, 0.6])[1:] == (0.0, pytest.approx(0.8968, abs=1e-3))   # clipped to [0, 1]
     assert mu == pytest.approx(0.4) and lo < mu < hi and hi - mu == pytest.approx(mu - lo)
     df = summarise([dict(m='a', seed=s, value=v) for s, v in enumerate([1, 2, 3])])
     assert df.iloc[0]['mean'] == 2 and df.iloc[0]['n_seeds'] == 3
