@@ -159,6 +159,15 @@ def compare(model_a, model_b,        # the two models (same architecture; widths
                           max_bytes, batch_size, device, cka, zeros, progress)
     return Comparison(pair_table(raw).drop(columns=['a', 'b']), raw)
 
+# %% ../nbs/07_compare.ipynb #e7be7351
+import sys, types
+
+class _CallableModule(types.ModuleType):
+    "A module that can be called: `netsim.compare(a, b, data)` is `netsim.compare.compare(a, b, data)`."
+    def __call__(self, *args, **kwargs): return compare(*args, **kwargs)
+
+sys.modules[__name__].__class__ = _CallableModule
+
 # %% ../nbs/07_compare.ipynb #37353c34
 def match_report(models,                # list of models of one architecture (e.g. 5 seeds)
                  data,                  # inputs tensor, or a Dataset (its test split is used)
