@@ -363,6 +363,7 @@ def sweep_report_md(runs=ROOT/'runs', base=None, extra=BUILD/'extra'):
     text = base or '# Latest sweep report\n\n> The report of the last `make sweep` run on this machine, when there is one.\n'
     dst = extra/'runs'
     if dst.exists(): shutil.rmtree(dst)
+    text += committed_report_md()
     reports = [p for p in (runs/'report.html', runs/'report.md') if p.exists()]
     if not reports:
         return text + ("\n\nNo sweep report has been produced on this machine yet. Run\n\n```bash\nmake sweep\n```\n\n"
@@ -376,6 +377,17 @@ def sweep_report_md(runs=ROOT/'runs', base=None, extra=BUILD/'extra'):
     return text + (f"\n\nThe latest sweep report (written {stamp}): {links}.\n\n"
                    f"`make docs` copied it from `runs/` into the site, with the {copied} figure and table file(s) it "
                    "refers to. Run `make sweep` and then `make docs` again to refresh it.\n")
+
+def committed_report_md(report=ROOT/'nbs'/'reports'/'report.md'):
+    "The committed report (`nbs/reports/`, made by `netsim report nbs/reports`), one heading level down, images re-rooted."
+    if not report.exists(): return ''
+    lines = report.read_text().splitlines()[1:]            # drop its '# netsim sweep report' title
+    body = '\n'.join(('#' + l) if l.startswith('#') else l for l in lines)
+    body = re.sub(r'!\[([^\]]*)\]\((?!https?:)([^)]+)\)', lambda m: f'![{m[1]}](reports/{m[2]})', body)
+    return ("\n\n## The committed run: reduced Fashion-MNIST preset\n\nThis run ships with the repository "
+            "(`nbs/reports/`: results.json, CSV tables and figures; the executed notebook stays in the run folder), so the numbers below are "
+            "the same on every clone. It is `netsim sweep -f presets/fashion-mnist-reduced.yaml` on the 2-core CPU machine; "
+            "`netsim report nbs/reports` rebuilds this section from it.\n" + body + '\n')
 
 def _copy_report(runs, dst, reports):
     "Copy the report files and the local files they reference (figures, tables) under `dst`."

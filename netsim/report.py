@@ -62,7 +62,8 @@ HEADLINE = {'classification': 'top1', 'retrieval': 'cmc1'}   # the metric each F
 def _fmt(v, lo=None, hi=None):
     if v is None or pd.isna(v): return '–'
     s = f'{100*v:.1f}'
-    if lo is not None and hi is not None and not (pd.isna(lo) or pd.isna(hi)): s += f' [{100*lo:.1f}, {100*hi:.1f}]'
+    if lo is not None and hi is not None and not (pd.isna(lo) or pd.isna(hi)):   # accuracies: the interval is clipped to [0, 1]
+        s += f' [{100*max(lo, 0.):.1f}, {100*min(hi, 1.):.1f}]'
     return s
 
 def ffl_table(runs:list # loaded runs
