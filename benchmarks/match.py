@@ -7,9 +7,12 @@ code), side by side on the same inputs, results checked identical.
     .venv/bin/python benchmarks/match.py --device cuda   # ours on the GPU (the reference stays on the CPU)
     .venv/bin/python benchmarks/match.py --only minmatch # only the min_match rows (section 'match min_match')
 """
-import argparse, math, sys, time
+import argparse, math, os, sys, time
 from pathlib import Path
+import numpy as np
+import scipy.linalg                      # loaded before threadpoolctl limits the BLAS libraries
 import torch
+from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).parent))
 from netsim.match import max_match, min_match
 from netsim.match_fast import Matcher
@@ -67,6 +70,9 @@ def make_input(kind, d, n, seed=0):
         B = torch.cat([U @ torch.randn(r, r, generator=g, dtype=torch.float64), torch.randn(d, n - r, generator=g, dtype=torch.float64)], 1)
         A += 0.01 * A.norm(dim=0) / math.sqrt(d) * torch.randn(d, n, generator=g, dtype=torch.float64)
         return A, B, 0.3
+    if kind == 'pairs':    # b_j = a_j + noise: the v-minimal match is one pair, every other trial succeeds
+        A = torch.randn(d, n, generator=g, dtype=torch.float64)
+        return A, A + 0.05 * torch.randn(d, n, generator=g, dtype=torch.float64), 0.3
     if kind == 'blocks':   # 8 shared 4-dim blocks (4 + 4 neurons each), the rest independent: small v-minimal matches
         nb, w = n // 16, 4
         Ls = [torch.randn(d, w, generator=g, dtype=torch.float64) for _ in range(nb)]
@@ -92,8 +98,34 @@ def cputime(f, reps=1):
         bw, bc = min(bw, time.perf_counter() - t), min(bc, time.process_time() - c)
     return bw, bc, out
 
+def gram_time(C, reps, cpu=False):
+    "Best time of one product [A B]^T [A B] in float64: torch's matmul, and on the CPU also numpy's (syrk, half the flops)."
+    t = cputime(lambda: C.T @ C, reps=reps)[:2]
+    if C.device.type == 'cpu':
+        Cn = C.numpy()
+        t = tuple(map(min, t, cputime(lambda: Cn.T @ Cn, reps=reps)[:2]))
+    return t if cpu else t[0]
+
 def sync():
     if torch.cuda.is_available(): torch.cuda.synchronize()
+
+def os_load(): return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start"
+
+def count_trials(A, B, eps, v):
+    "Algorithm 1 runs inside one min_match: with block trials (the default) and one trial per neuron."
+    from netsim.match import make_engine, neuron_index, _order, _min_match_blocks, _min_match_seq
+    eng = make_engine(A, B, eps)
+    g = neuron_index(v, eng.n, eng.m)
+    st = eng.start(watch=g)
+    out, rm = [], type(eng).remove
+    for f in (_min_match_blocks, _min_match_seq):
+        calls = [0]
+        def counted(self, *args, **kw): calls[0] += 1; return rm(self, *args, **kw)
+        type(eng).remove = counted
+        try: f(eng, st, g, _order(eng, st, g, False, 0))
+        finally: type(eng).remove = rm
+        out.append(calls[0])
+    return out
 
 # ---------------------------------------------------------------- main
 def main():
@@ -106,16 +138,20 @@ def main():
     ap.add_argument('--only', choices=['maxmatch', 'minmatch'], default=None, help='run only one part')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    threadpool_limits(a.threads)                 # numpy/scipy BLAS too: the Gram and the reference use the same threads
     dev = resolve_device(a.device)
     ds, ns = ([1000, 10000], [64, 256]) if a.quick else ([1000, 10000, 50000], [64, 256, 512])
     budget = a.ref_budget or (4.0 if a.quick else 12.0)
-    lines = [f"netsim.match on {dev} (float64) vs reference (CPU float32 lstsq per half-pass), torch CPU threads = {a.threads}. "
-             f"'gram' = one product [A B]^T [A B] in float64 on the same device; 'ours/gram' should be <= 3.",
+    load = os_load()
+    lines = [f"netsim.match on {dev} (float64) vs reference (CPU float32 lstsq per half-pass), torch and BLAS CPU threads = {a.threads}, "
+             f"{load}. 'gram' = one product [A B]^T [A B] in float64 on the same device, the faster of torch's matmul and "
+             "numpy's (which calls syrk: half the flops); 'ours/gram' should be <= 3 (wall time, and CPU time of this process, "
+             "steadier on a shared machine).",
              "Reference marked '~' ran only its first half-passes (budget {:.0f} s per case) and is extrapolated as "
              "(time per half-pass) x (half-passes of the full run); its partial result is checked against ours "
              "(same neurons deleted in those half-passes).".format(budget), "",
-             "| kind | d | n=m | eps | half-passes | gram s | ours s | ours/gram | reference s | ref/ours | check |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| kind | d | n=m | eps | half-passes | gram s | ours s | ours/gram | ours/gram CPU | reference s | ref/ours | check |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[0]); print(lines[1])
     for kind in (('few', 'cascade') if a.only != 'minmatch' else ()):
         for d in ds:
@@ -123,8 +159,9 @@ def main():
                 A, B, eps = make_input(kind, d, n)
                 Ad, Bd = A.to(dev), B.to(dev)
                 C = torch.cat([Ad, Bd], 1)
-                tg, _ = timeit(lambda: C.T @ C, reps=2 if d <= 10000 else 1); del C
-                to, r = timeit(lambda: max_match(Ad, Bd, eps), reps=2 if d <= 10000 else 1)
+                reps = 3 if d <= 10000 else 2
+                tg, cg = gram_time(C, reps, cpu=True); del C
+                to, co, r = cputime(lambda: max_match(Ad, Bd, eps), reps)
                 halves = 1 + max([h for h, _ in r.removed.values()], default=-1)
                 full_halves = 2 * math.ceil(halves / 2) + 2      # + the final, all-passing pass
                 A32, B32 = A.float(), B.float()
@@ -140,26 +177,30 @@ def main():
                     ok = gone == {v for v, (hp, _) in r.removed.items() if hp < h}
                     tr = tr / h * full_halves
                     ref_s = f"~{tr:.3g} ({h} of {full_halves} half-passes run)"
-                row = (f"| {kind} | {d} | {n} | {eps} | {full_halves} | {tg:.3g} | {to:.3g} | {to / tg:.2f} | {ref_s} | "
+                row = (f"| {kind} | {d} | {n} | {eps} | {full_halves} | {tg:.3g} | {to:.3g} | {to / tg:.2f} | {co / cg:.2f} | {ref_s} | "
                        f"{tr / to:.0f}x | {'identical' if ok else 'DIFFERENT'} |")
                 print(row, flush=True); lines.append(row)
     # one v-minimal match (Algorithm 2) at 64 neurons x 2,000 samples
     mm = [f"One `min_match` (Algorithm 2, fixed order X then Y), n = m = 64, d = 2,000, ours on {dev} vs the reference "
-          f"(CPU float32 lstsq per half-pass), torch CPU threads = {a.threads}; best of 5 (ours) / 2 (reference) runs, wall and "
-          "CPU (process) time; the machine is shared, so CPU time is the steadier ratio.", "",
-          "| kind | v | result size | ours wall s | ours CPU s | reference wall s | reference CPU s | ref/ours wall | ref/ours CPU | check |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+          f"(CPU float32 lstsq per half-pass), torch and BLAS CPU threads = {a.threads}, {os_load()}; best of 5 (ours) / 2 (reference) "
+          "runs, wall and CPU (process) time; the machine is shared, so CPU time is the steadier ratio. 'gram' = one product "
+          "[A B]^T [A B] (as above): 'ref/gram' is the ratio no exact method that reads the data could beat. 'trials' = "
+          "Algorithm 1 runs in Algorithm 2 (block trials), 'one-at-a-time' = the trials the sequential loop needs.", "",
+          "| kind | v | result size | trials (one-at-a-time) | gram s | ours wall s | ours CPU s | reference wall s | reference CPU s | ref/ours wall | ref/ours CPU | ref/gram | check |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(mm[0])
-    for kind in (('few', 'blocks') if a.only != 'maxmatch' else ()):
+    for kind in (('few', 'blocks', 'pairs') if a.only != 'maxmatch' else ()):
         A, B, eps = make_input(kind, 2000, 64, seed=1)
         Ad, Bd = A.to(dev), B.to(dev)
         v = ('a', 0)
         min_match(Ad, Bd, eps, v)                                    # warm-up (first-call imports, BLAS controller)
         to, co, r = cputime(lambda: min_match(Ad, Bd, eps, v), reps=5)
+        tg = gram_time(torch.cat([Ad, Bd], 1), reps=5)
+        nt, ns = count_trials(Ad, Bd, eps, v)
         tr, cr, (X, Y) = cputime(lambda: ref_min_match(A.float(), B.float(), eps, v), reps=2)
         ok = (tuple(X), tuple(Y)) == r.pair
-        row = (f"| {kind} | {v} | {r.size} | {to:.3g} | {co:.3g} | {tr:.3g} | {cr:.3g} | {tr / to:.0f}x | {cr / co:.0f}x | "
-               f"{'identical' if ok else 'DIFFERENT'} |")
+        row = (f"| {kind} | {v} | {r.size} | {nt} ({ns}) | {tg:.2g} | {to:.3g} | {co:.3g} | {tr:.3g} | {cr:.3g} | {tr / to:.0f}x | "
+               f"{cr / co:.0f}x | {tr / tg:.0f}x | {'identical' if ok else 'DIFFERENT'} |")
         print(row, flush=True); mm.append(row)
     if not a.no_write:
         from _results import write_section

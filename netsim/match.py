@@ -24,7 +24,8 @@ ZERO_TOL = 1e-12   # norm, relative to the largest column norm, under which a ve
 # %% ../nbs/06_match_theory.ipynb #3a5d76db
 def prep_pair(A,                # activations of net 1, shape (d, n)
               B,                # activations of net 2, shape (d, m)
-              device=None):     # None: A's device; else 'auto', 'cpu', 'cuda'...
+              device=None,      # None: A's device; else 'auto', 'cpu', 'cuda'...
+              check:bool=True): # look for NaN/inf (False: the caller checks, e.g. on the Gram diagonal)
     "Check `A` and `B` and return them as float64 tensors on one device."
     dev = None if device is None else resolve_device(device)
     out = []
@@ -34,7 +35,7 @@ def prep_pair(A,                # activations of net 1, shape (d, n)
         if not (Z.is_floating_point() or Z.dtype in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8, torch.bool)):
             raise ValueError(f"{name} has dtype {Z.dtype}; give real activations")
         Z = Z.to(device=dev if dev is not None else (out[0].device if out else Z.device), dtype=torch.float64)
-        bad = (~torch.isfinite(Z)).sum().item()
+        bad = (~torch.isfinite(Z)).sum().item() if check else 0
         if bad: raise ValueError(f"{name} has {bad} NaN/inf entries; clean the activations first")
         out.append(Z)
     if out[0].shape[0] != out[1].shape[0]:
@@ -252,13 +253,39 @@ def _order(eng, state, g_v, randomized, seed):
         out.append(side.pop(rng.randrange(len(side))))
     return out
 
-def _min_match(eng, state, g_v, randomized=False, seed=0):
-    "Algorithm 2 from a maximum-match state that contains g_v (lines 5-15)."
-    for u in _order(eng, state, g_v, randomized, seed):          # Line 5
+def _min_match_seq(eng, state, g_v, order):
+    "Algorithm 2, Lines 5-15, one trial per neuron, in `order`."
+    for u in order:                                               # Line 5
         if u not in eng.members(state): continue                  # Line 6: already removed
         new = eng.remove(state, [u], watch=g_v)                   # Lines 7-10
         if new is not None: state = new                           # Lines 11-12
     return state
+
+def _min_match_blocks(eng, state, g_v, order):
+    "Algorithm 2, Lines 5-15, by trials on blocks of `order`: the same result as `_min_match_seq` (see above)."
+    st = [state]
+    def process(B, known_false=False):
+        "Lines 5-14 over the block B (consecutive in the order); True if one trial removed all of it."
+        B = [u for u in B if u in eng.members(st[0])]              # Line 6: gone already, no trial
+        if not B: return True
+        if not known_false:
+            new = eng.remove(st[0], B, watch=g_v)                   # one trial for the whole block
+            if new is not None: st[0] = new; return True            # every one-at-a-time trial in B would succeed
+        if len(B) == 1: return False                                # u stays
+        h = len(B) // 2
+        process(B[:h])
+        process(B[h:], known_false=not any(u in eng.members(st[0]) for u in B[:h]))
+        return False
+    i, size = 0, 1                               # galloping: the block doubles after a success, halves after a failure
+    while i < len(order):
+        ok = process(order[i:i + size]); i += size
+        size = size * 2 if ok else max(1, size // 2)
+    return st[0]
+
+def _min_match(eng, state, g_v, randomized=False, seed=0, blocks=True):
+    "Algorithm 2 from a maximum-match state that contains g_v (Lines 5-15)."
+    order = _order(eng, state, g_v, randomized, seed)
+    return (_min_match_blocks if blocks else _min_match_seq)(eng, state, g_v, order)
 
 # %% ../nbs/06_match_theory.ipynb #f1b810ff
 def _all_min_matches(eng, base, g_v, max_calls=10**6):
@@ -314,8 +341,8 @@ FALLBACKS = [0]   # how many calls the fast engine handed to the plain one (test
 
 def _run(A, B, eps, method, tol, device, fn):
     "fn(engine); redone with the plain engine if the fast one saw a decision within its error of the threshold."
-    eng = _engine(A, B, eps, method, tol, device)
-    with one_thread():
+    with one_thread():                           # the Gram product too: a busy machine makes BLAS threads spin
+        eng = _engine(A, B, eps, method, tol, device)
         out = fn(eng)
         if getattr(eng, 'ambiguous', False): FALLBACKS[0] += 1; out = fn(eng._plain())
     return out
