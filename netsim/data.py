@@ -341,45 +341,53 @@ def solution_classes(ds:Dataset,
     return out
 
 # %% ../nbs/00_data.ipynb #acb1ecf5
-def _models_by_class(sol_ids, n_per_class, seed, tag):
+def _class_ids(sol_ids):
+    "sol_ids as a 1-d array and its sorted distinct ids (integer or string labels; floats are refused)."
     ids = np.asarray(sol_ids)
-    "sol_ids as an array, its sorted distinct ids, and {id: seeded permutation of that class's models[:n_per_class]}."
-    ids = np.asarray(sol_ids)
-    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"sol_ids must be a 1-d integer array, got {ids.dtype} {ids.shape}")
-    cls = np.unique(ids)
-    perm = lambda c: np.random.default_rng(stable_seed(tag, int(c), seed)).permutation(np.flatnonzero(ids == c))
-    return ids, cls, {c: perm(c)[:n_per_class] for c in cls}
+    if ids.ndim != 1 or ids.dtype.kind not in 'iuUSO':
+        raise ValueError(f"sol_ids must be a 1-d integer array (or string labels), got {ids.dtype} {ids.shape}")
+    return ids, np.unique(ids)
 
 def classification_split(sol_ids,           # solution-class id of every model
                          n_per_class=None,  # models used per class (None: all)
                          frac:float=0.6,    # fraction of each class's models used for training
                          seed:int=0)->dict:
     "Per-class train/test split of models: dict(train, test, y_train, y_test, classes)."
-    ids, cls, by = _models_by_class(sol_ids, n_per_class, seed, 'classification')
-    tr, te = [], []
-    for c, m in by.items():
-        n = int(round(frac * len(m)))
+    ids, cls = _class_ids(sol_ids)
+    rng, tr, te = np.random.default_rng(stable_seed('ffl-cls-split', seed)), [], []
+    for c in cls:                                   # one generator walks the classes in sorted order
+        m = rng.permutation(np.flatnonzero(ids == c))[:n_per_class]; n = int(round(frac * len(m)))
         if not 0 < n < len(m):
-            raise ValueError(f"class {c} has {len(m)} models: frac={frac} leaves an empty train or test part")
+            raise ValueError(f"class {c!r} has {len(m)} models: too few, frac={frac} leaves an empty train or test part")
         tr.append(m[:n]); te.append(m[n:])
     tr, te = np.sort(np.concatenate(tr)), np.sort(np.concatenate(te))
     return dict(train=tr, test=te, y_train=np.searchsorted(cls, ids[tr]), y_test=np.searchsorted(cls, ids[te]), classes=cls)
 
-def retrieval_split(sol_ids,              # solution-class id of every model
-                    n_train_classes:int,  # classes that train the projection (the rest are queried)
-                    n_queries:int=20,     # query models per test class (the rest of the class is gallery)
-                    seed:int=0,           # seed of the class shuffle and of the query draw
-                    n_per_class=None)->dict:  # models used per class (None: all)
+def retrieval_split(sol_ids,                 # solution-class id of every model
+                    n_train_classes:int=None,# classes that train the projection (None: round(train_frac * classes))
+                    n_queries:int=20,        # query models per test class (the rest of the class is gallery)
+                    seed:int=0,              # seed of the class shuffle and of the query draw
+                    n_per_class=None,        # models used per class (None: all)
+                    train_frac:float=0.6,    # fraction of the classes that train, when `n_train_classes` is None
+                    query_frac:float=None,   # queries as a fraction of each test class (at least 1); overrides `n_queries`
+                    classes=None)->dict:     # only these classes take part (None: all; then at least one must train)
     "Disjoint train/test classes; dict(train, y_train, query, gallery, train_classes, test_classes)."
-    ids, cls, by = _models_by_class(sol_ids, n_per_class, seed, 'retrieval')
-    if not 0 < n_train_classes < len(cls):
-        raise ValueError(f"n_train_classes must be in 1..{len(cls)-1} ({len(cls)} classes), not {n_train_classes}")
-    order = np.random.default_rng(stable_seed('retrieval-classes', seed)).permutation(cls)
-    trc, tec = np.sort(order[:n_train_classes]), np.sort(order[n_train_classes:])
-    small = [int(c) for c in tec if not 0 < n_queries < len(by[c])]
-    if small: raise ValueError(f"n_queries={n_queries} leaves no gallery (or no query) for test classes {small}")
-    tr = np.sort(np.concatenate([by[c] for c in trc]))
-    return dict(train=tr, y_train=np.searchsorted(trc, ids[tr]), train_classes=trc, test_classes=tec,
-                query=np.sort(np.concatenate([by[c][:n_queries] for c in tec])),
-                gallery=np.sort(np.concatenate([by[c][n_queries:] for c in tec])))
+    ids, _ = _class_ids(sol_ids)
+    rng = np.random.default_rng(stable_seed('ffl-ret-split', seed))
+    order = rng.permutation(np.unique(ids) if classes is None else np.asarray(classes))
+    k = int(round(train_frac * len(order))) if n_train_classes is None else n_train_classes
+    if classes is None and not 0 < k < len(order):
+        raise ValueError(f"n_train_classes must be in 1..{len(order)-1} ({len(order)} classes), not {k}")
+    trc, q, gal = np.sort(order[:k]), [], []
+    for c in order[k:]:                             # the same generator then draws each test class's queries
+        m = rng.permutation(np.flatnonzero(ids == c))[:n_per_class]
+        nq = n_queries if query_frac is None else max(1, int(round(query_frac * len(m))))
+        if not 0 < nq < len(m): raise ValueError(f"n_queries={nq} leaves no gallery (or no query) for test class {c!r} ({len(m)} models)")
+        q.append(m[:nq]); gal.append(m[nq:])
+    tr = np.flatnonzero(np.isin(ids, trc))
+    if n_per_class is not None:                     # a separate stream, so that the default splits do not depend on it
+        sub = np.random.default_rng(stable_seed('ffl-ret-subset', seed))
+        tr = np.sort(np.concatenate([sub.permutation(np.flatnonzero(ids == c))[:n_per_class] for c in trc] or [tr[:0]]))
+    cat = lambda parts: np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    return dict(train=tr, y_train=np.searchsorted(trc, ids[tr]), train_classes=trc, test_classes=np.sort(order[k:]),
+                query=cat(q), gallery=cat(gal))

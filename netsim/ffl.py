@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from dataclasses import dataclass, field
 from tqdm.auto import tqdm
-from .data import stable_seed
+from .data import stable_seed, classification_split as _data_cls_split, retrieval_split as _data_ret_split
 from .models import resolve_device
 
 # %% ../nbs/05_ffl.ipynb #23bc1d6e
@@ -35,6 +35,18 @@ class GramSource:
         if not torch.is_tensor(C) or C.ndim != 3: raise ValueError(f"GramSource needs factors of shape (M, n0, r), got {getattr(C, 'shape', type(C))}")
         self.C, n0 = C, C.shape[1]
         self.shape = (C.shape[0], n0*(n0+1)//2)
+    @classmethod
+    def from_chain(cls, model_or_stack, # an `nn.Module`, a list of modules, or a `ModelStack`
+                   chain,               # one Gram chain: 1-based number or name
+                   device='cpu',        # where the factors (and so the feature blocks) are computed
+                   **kw):               # `normalize`, `fold_bn`, `biases`, `head` as in `netsim.chain.chain_features`
+        "The features `chain_features(model_or_stack, [chain])` would give (same columns), from `netsim.chain.chain_factors`."
+        from netsim.chain import chain_factors, chain_info
+        info = {c.name: c for c in chain_info(model_or_stack, **{k: v for k, v in kw.items() if k in ('biases', 'head')})}
+        name = chain if isinstance(chain, str) else list(info)[chain-1] if 1 <= chain <= len(info) else None
+        if info.get(name) is None or info[name].kind != 'gram': raise ValueError(f"chain {chain!r} is not a Gram chain of this model: {[c.name for c in info.values() if c.kind == 'gram']}")
+        C, = chain_factors(model_or_stack, [name], device=device, **kw)    # (M, rows, D) with G = C^T C
+        return cls(C.transpose(1, 2))
     def blocks(self, cols:int=65536):
         "Yield the upper-triangle entries row by row of $G$, grouped into blocks of about `cols` columns."
         n0, i = self.C.shape[1], 0
@@ -44,6 +56,13 @@ class GramSource:
             G = torch.einsum('mar,mbr->mab', self.C[:, i:j], self.C)       # rows i..j-1 of every G
             yield torch.cat([G[:, a-i, a:] for a in range(i, j)], 1)
             i = j
+    def sq_norms(self, chunk:int=64) -> torch.Tensor: # models per float64 chunk
+        "Squared norm of every model's feature vector, in float64, from the factors: $(\\|C^\\top C\\|_F^2 + \\|\\mathrm{diag}\\,G\\|^2)/2$."
+        out = []
+        for a in range(0, self.shape[0], chunk):
+            c = self.C[a:a+chunk].double()
+            out.append(((c.transpose(1, 2) @ c).pow(2).sum((1, 2)) + c.pow(2).sum(2).pow(2).sum(1)) / 2)
+        return torch.cat(out).cpu()
 
 def as_source(X # a tensor (M, F), or an object with `shape` and `blocks(cols)`
              ):
@@ -70,7 +89,8 @@ def standardised_gram(X,                 # features: tensor (M, F) or a feature 
     if int(tr.max()) >= M or int(tr.min()) < 0: raise ValueError(f"train_idx out of range for {M} models")
     scale = torch.ones(M, 1, device=dev)
     if row_norm:
-        nrm = sum(B.to(dev, torch.float64).pow(2).sum(1) for B in src.blocks(cols))
+        nrm = src.sq_norms() if hasattr(src, 'sq_norms') else None              # factored sources: cheap, from the factors
+        nrm = sum(B.to(dev, torch.float64).pow(2).sum(1) for B in src.blocks(cols)) if nrm is None else nrm.to(dev)
         scale = (1 / nrm.sqrt().clamp_min(1e-30)).float()[:, None]
     K = torch.zeros(M, M, dtype=torch.float64, device=dev)
     for B in src.blocks(cols):
@@ -173,30 +193,20 @@ def fit_ffl_direct(X,                     # features (M, F) tensor, already stan
 def classification_split(labels,              # (M,) class label of each model
                          train_frac:float=0.6, # fraction of each class's models used for training
                          seed:int=0):          # split seed
-    "(train_idx, test_idx): within every class, a random `train_frac` of its models train, the rest test."
-    y = np.asarray(labels); rng = np.random.default_rng(stable_seed('ffl-cls-split', seed))
-    tr, te = [], []
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c)); k = int(round(train_frac*len(idx)))
-        if k < 1 or k >= len(idx): raise ValueError(f"class {c!r} has {len(idx)} models: too few to split {train_frac:.0%} / {1-train_frac:.0%}")
-        tr.append(idx[:k]); te.append(idx[k:])
-    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(te))
+    "(train_idx, test_idx): `netsim.data.classification_split` as a tuple (within every class a random `train_frac` train)."
+    s = _data_cls_split(labels, frac=train_frac, seed=seed)
+    return s['train'], s['test']
 
 def retrieval_split(labels,                 # (M,) class label of each model
                     train_frac:float=0.6,   # fraction of the classes that train the projection
                     query_frac:float=0.2,   # fraction of each test class's models used as queries
                     seed:int=0,             # split seed
                     classes=None):          # only these classes take part (default: all)
-    "(train_idx, query_idx, gallery_idx) with disjoint train and test classes."
-    y = np.asarray(labels); rng = np.random.default_rng(stable_seed('ffl-ret-split', seed))
-    cls = rng.permutation(np.unique(y) if classes is None else np.asarray(classes)); k = int(round(train_frac*len(cls)))
-    if classes is None and (k < 2 or k >= len(cls)): raise ValueError(f"{len(cls)} classes: too few for {k} training classes and at least one test class")
-    tr = np.flatnonzero(np.isin(y, cls[:k])); q, gal = [], []
-    for c in cls[k:]:
-        idx = rng.permutation(np.flatnonzero(y == c)); nq = max(1, int(round(query_frac*len(idx))))
-        if nq >= len(idx): raise ValueError(f"class {c!r} has {len(idx)} models: too few for queries and a gallery")
-        q.append(idx[:nq]); gal.append(idx[nq:])
-    return tr, np.sort(np.concatenate(q)), np.sort(np.concatenate(gal))
+    "(train_idx, query_idx, gallery_idx): `netsim.data.retrieval_split` as a tuple (disjoint train and test classes)."
+    s = _data_ret_split(labels, seed=seed, train_frac=train_frac, query_frac=query_frac, classes=classes)
+    if classes is None and len(s['train_classes']) < 2:
+        raise ValueError(f"{len(s['train_classes']) + len(s['test_classes'])} classes: too few for 2 training classes and a test class")
+    return s['train'], s['query'], s['gallery']
 
 # %% ../nbs/05_ffl.ipynb #63a9897e
 def evaluate_classification(result,      # an `FFLResult` (or logits (M, N) with `classes`)
@@ -274,6 +284,10 @@ class ConcatRows:
         for bs in zip(*[s.blocks(cols) for s in self.sources]):
             if len({b.shape[1] for b in bs}) != 1: raise ValueError("sources split their columns differently; use sources of one type")
             yield torch.cat(bs, 0)
+    def sq_norms(self):
+        "Squared row norms from the sources' own `sq_norms` (None if one has none: then read the blocks)."
+        if not all(hasattr(s, 'sq_norms') for s in self.sources): return None
+        return torch.cat([s.sq_norms() for s in self.sources])
 
 def ffl_scores(X,                  # features (M, F): tensor or feature source
                labels,             # (M,) solution-class labels
@@ -322,14 +336,17 @@ METHODS = ('chain', 'unaligned', 'sort', 'match')
 def alignment_features(stack,              # a `ModelStack`
                        method:str,         # one of `METHODS`
                        chains=None,        # chains for 'chain': 1-based numbers or names (default: all)
-                       ref=0):             # 'match': index of the reference model
-    "Yield (index, name, features (M, F)) of `stack` under alignment `method`, one chain or layer at a time (to bound memory)."
+                       ref=0,              # 'match': index of the reference model
+                       dense_max:float=2**30, # 'chain': a Gram chain whose (M, F) float32 matrix needs more bytes comes as a `GramSource`
+                       device='cpu'):      # where a `GramSource` keeps its factors and makes its blocks
+    "Yield (index, name, features) of `stack` under alignment `method`, one chain or layer at a time (to bound memory)."
     from netsim import chain as ch
     if method == 'chain':
-        names = [c.name for c in ch.chain_info(stack)]
+        infos = ch.chain_info(stack); names = [c.name for c in infos]
         for c in (chains or names):
-            name = c if isinstance(c, str) else names[c-1]
-            yield names.index(name)+1, name, ch.chain_features(stack, chains=[name])[0]
+            name = c if isinstance(c, str) else names[c-1]; info = infos[names.index(name)]
+            wide = info.kind == 'gram' and 4 * len(stack) * info.size > dense_max
+            yield names.index(name)+1, name, (GramSource.from_chain(stack, name, device=device) if wide else ch.chain_features(stack, chains=[name])[0])
         return
     if method in ('sort', 'match'):
         from netsim.align import align_stack
@@ -355,6 +372,7 @@ def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models
                ref=0,                      # 'match': reference model index
                features=None,              # optional {method: {name: features}} to use instead of computing them
                progress:bool=True,         # show a progress bar
+               dense_max:float=2**30,      # chains wider than this (bytes of (M, F) float32) are read from their factors
                **fit_kw)->pd.DataFrame:    # passed to `fit_ffl` (epochs, lr, batch_size, ...)
     "FFL on every alignment of a zoo: rows (method, feature, index, protocol, metric, mean, ci_low, ci_high, n_seeds, n_models, n_classes, chance)."
     stack, y = _zoo_stack(zoo, labels)
@@ -363,7 +381,7 @@ def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models
     rows, N = [], len(np.unique(y))
     for a in tqdm(alignments, desc='ffl', disable=not progress):
         feats = (features or {}).get(a)
-        for i, name, X in ((i+1, *kv) for i, kv in enumerate(feats.items())) if feats else alignment_features(stack, a, chains, ref):
+        for i, name, X in ((i+1, *kv) for i, kv in enumerate(feats.items())) if feats else alignment_features(stack, a, chains, ref, dense_max, device):
             rows += [dict(method=a, feature=name, index=i, **r) for r in ffl_scores(X, y, protocols, seeds, device=device, **fit_kw)]
             del X
     df = summarise(rows)

@@ -373,3 +373,13 @@ def test_split_errors():
     with pytest.raises(ValueError, match='leaves an empty train or test part'): classification_split(sol, frac=0.1)
     with pytest.raises(ValueError, match='n_train_classes must be in 1..2'): retrieval_split(sol, 3)
     with pytest.raises(ValueError, match='leaves no gallery'): retrieval_split(sol, 1, n_queries=4)
+
+def test_retrieval_split_fractions_classes_and_strings():
+    "The FFL-style options: class and query fractions, a class subset (all test), string labels."
+    sol = np.repeat(np.arange(9), 20)
+    r = retrieval_split(sol, query_frac=0.2, seed=1)                      # 5 of 9 classes train, 4 queries per test class
+    assert (len(r['train_classes']), len(r['query']), len(r['gallery'])) == (5, 16, 64)
+    r = retrieval_split(sol, 0, query_frac=0.25, classes=[2, 5, 7], seed=1)
+    assert r['train'].size == 0 and r['test_classes'].tolist() == [2, 5, 7] and len(r['query']) == 15
+    s = classification_split(np.array(list('abc') * 5), seed=2)
+    assert s['classes'].tolist() == ['a', 'b', 'c'] and len(s['train']) == 9

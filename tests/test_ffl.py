@@ -130,3 +130,42 @@ def test_align_stack_keeps_functions():
         for i in range(3):
             with torch.no_grad(): torch.testing.assert_close(al.module(i)(x), ms[i](x), atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match='out of range'): align_stack(st, 'match', ref=7)
+
+# ---------------------------------------------------------------- one split implementation, pinned stream
+def test_ffl_splits_are_the_data_splits_and_pinned():
+    "netsim.ffl's tuples are netsim.data's dicts; the random stream is pinned (saved FFL results depend on it)."
+    from netsim import data
+    y = np.repeat(np.arange(5), 6)
+    tr, te = classification_split(y, seed=3)
+    assert te.tolist() == [0, 2, 8, 10, 13, 14, 21, 22, 27, 28]                  # the stream of the original FFL helper
+    tr, q, g = retrieval_split(y, seed=3)
+    assert (q.tolist(), g.tolist()) == ([1, 14], [0, 2, 3, 4, 5, 12, 13, 15, 16, 17])
+    for seed in range(3):
+        yy = np.random.default_rng(seed).permutation(np.repeat(np.arange(7), 9))
+        d = data.classification_split(yy, frac=0.6, seed=seed)
+        assert all(np.array_equal(a, b) for a, b in zip(classification_split(yy, 0.6, seed), (d['train'], d['test'])))
+        d = data.retrieval_split(yy, seed=seed, train_frac=0.6, query_frac=0.2)
+        assert all(np.array_equal(a, b) for a, b in zip(retrieval_split(yy, 0.6, 0.2, seed), (d['train'], d['query'], d['gallery'])))
+    with pytest.raises(ValueError, match='too few for 2 training classes'): retrieval_split(np.repeat(np.arange(2), 5))
+
+# ---------------------------------------------------------------- wide chains through the factored path
+@pytest.mark.parametrize('arch,shape,chain', [('mlp4', (1, 5, 5), 2), ('mlp4', (1, 5, 5), 4), ('plain5', (2, 6, 6), 2),
+                                              ('gru2', (4, 7), 'G1'), ('gru2', (4, 7), 'G2')])
+def test_gram_source_from_chain_matches_chain_features(arch, shape, chain):
+    from netsim.chain import chain_features, chain_info
+    from netsim.ffl import alignment_features
+    st = stack_models([make_model(arch, shape, 3, width=0.05, seed=s) for s in range(7)])
+    dense, = chain_features(st, [chain], device='cpu'); fac = GramSource.from_chain(st, chain)
+    assert fac.shape == tuple(dense.shape)
+    torch.testing.assert_close(torch.cat(list(fac.blocks(37)), 1), dense, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fac.sq_norms(), dense.double().pow(2).sum(1), rtol=1e-4, atol=1e-8)
+    for cols in (5, 1000):
+        torch.testing.assert_close(standardised_gram(fac, [0, 2, 3, 5], cols=cols, device='cpu'),
+                                   standardised_gram(dense, [0, 2, 3, 5], device='cpu'), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(standardised_gram(ConcatRows([fac, fac]), [0, 1, 9], device='cpu'),
+                               standardised_gram(torch.cat([dense, dense]), [0, 1, 9], device='cpu'), rtol=1e-4, atol=1e-5)
+    kinds = {c.name: c.kind for c in chain_info(st)}
+    for _, name, X in alignment_features(st, 'chain', dense_max=0):                     # every Gram chain factored
+        assert isinstance(X, GramSource) if kinds[name] == 'gram' else torch.is_tensor(X), name
+    (_, _, X), = alignment_features(st, 'chain', chains=[chain])                           # a small chain stays dense
+    assert torch.is_tensor(X)
