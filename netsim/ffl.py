@@ -6,10 +6,11 @@
 __all__ = ['METHODS', 'TensorSource', 'GramSource', 'as_source', 'standardised_gram', 'FFLResult', 'fit_ffl', 'fit_ffl_direct',
            'classification_split', 'retrieval_split', 'evaluate_classification', 'evaluate_retrieval',
            'toy_permuted_zoo', 'toy_features', 'ConcatRows', 'ffl_scores', 'ci_mean', 'summarise', 'alignment_features',
-           'ffl_report']
+           'feature_index', 'ffl_report']
 
 # %% ../nbs/05_ffl.ipynb #816af898
 import math
+import re
 import numpy as np
 import pandas as pd
 import torch
@@ -354,6 +355,12 @@ def alignment_features(stack,              # a `ModelStack`
     elif method != 'unaligned': raise ValueError(f"unknown method {method!r}; known: {METHODS}")
     yield from ((l+1, f'layer{l+1}', f) for l, f in enumerate(ch.unaligned_features(stack)))
 
+def feature_index(name:str, # a feature's name, e.g. 'chain5', 'layer3', 'G1'
+                  pos:int):  # its 1-based position among the features passed
+    "Chain or layer number of a precomputed feature: the number in a name 'chain<n>' / 'layer<n>', else its position."
+    m = re.fullmatch(r'(?:chain|layer)(\d+)', str(name))
+    return int(m.group(1)) if m else pos
+
 def _zoo_stack(zoo, labels):
     if labels is not None:
         y = np.asarray(labels)
@@ -370,7 +377,7 @@ def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models
                device='auto',              # where FFL trains
                labels=None,                # solution class per model, when `zoo` is a `ModelStack`
                ref=0,                      # 'match': reference model index
-               features=None,              # optional {method: {name: features}} to use instead of computing them
+               features=None,              # optional {method: {name: features}} to use instead of computing them ('chain5' is index 5, other names their position)
                progress:bool=True,         # show a progress bar
                dense_max:float=2**30,      # chains wider than this (bytes of (M, F) float32) are read from their factors
                **fit_kw)->pd.DataFrame:    # passed to `fit_ffl` (epochs, lr, batch_size, ...)
@@ -381,7 +388,7 @@ def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models
     rows, N = [], len(np.unique(y))
     for a in tqdm(alignments, desc='ffl', disable=not progress):
         feats = (features or {}).get(a)
-        for i, name, X in ((i+1, *kv) for i, kv in enumerate(feats.items())) if feats else alignment_features(stack, a, chains, ref, dense_max, device):
+        for i, name, X in ((feature_index(k, i+1), k, v) for i, (k, v) in enumerate(feats.items())) if feats else alignment_features(stack, a, chains, ref, dense_max, device):
             rows += [dict(method=a, feature=name, index=i, **r) for r in ffl_scores(X, y, protocols, seeds, device=device, **fit_kw)]
             del X
     df = summarise(rows)

@@ -169,3 +169,27 @@ def test_gram_source_from_chain_matches_chain_features(arch, shape, chain):
         assert isinstance(X, GramSource) if kinds[name] == 'gram' else torch.is_tensor(X), name
     (_, _, X), = alignment_features(st, 'chain', chains=[chain])                           # a small chain stays dense
     assert torch.is_tensor(X)
+
+# ---------------------------------------------------------------- precomputed feature numbering, transfer without leaks
+def test_feature_index_from_name():
+    from netsim.ffl import feature_index
+    got = [feature_index(n, p) for n, p in [('chain5', 4), ('layer3', 1), ('G1', 1), ('G2', 3), ('head', 4), ('chain', 2), ('chain2x', 1)]]
+    assert got == [5, 3, 1, 3, 4, 2, 1]
+
+@pytest.mark.parametrize('seed', range(3))
+def test_transfer_held_out_pairs_by_key(seed):
+    "keys: a=b gives the within-zoo score; b's row order and dropped models do not change which models are tested."
+    from netsim.ffl_results import transfer_scores
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(4), 8); X = torch.tensor(rng.normal(size=(len(y), 6)) + y[:, None] * 0.3, dtype=torch.float32)
+    k = [(c, r) for c in range(4) for r in range(8)]
+    kw = dict(protocols=('classification',), seeds=(seed,), device='cpu')
+    held = transfer_scores(X, y, X, y, keys_a=k, keys_b=k, **kw)[0]['value']
+    assert held == pytest.approx(ffl_scores(X, y, **kw)[0]['value'])
+    p = rng.permutation(len(y))                                    # b in another order, with its keys
+    assert transfer_scores(X, y, X[p], y[p], keys_a=k, keys_b=[k[i] for i in p], **kw)[0]['value'] == pytest.approx(held)
+    tr, te = classification_split(y, 0.6, seed)                    # drop a training model from b: nothing changes
+    keep = np.setdiff1d(np.arange(len(y)), tr[:1])
+    assert transfer_scores(X, y, X[keep], y[keep], keys_a=k, keys_b=[k[i] for i in keep], **kw)[0]['value'] == pytest.approx(held)
+    with pytest.raises(ValueError, match='both'): transfer_scores(X, y, X, y, keys_b=k, **kw)
+    with pytest.raises(ValueError, match='keys for'): transfer_scores(X, y, X, y, keys_a=k[1:], keys_b=k, **kw)
