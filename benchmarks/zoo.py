@@ -7,6 +7,9 @@ each model with its own seed, its own data subset and its own shuffling, trained
 * `ours`   - `netsim.train.train_jobs(engine='auto')` (what `train_zoo` uses; the engine it picks is shown).
 * `vmap`   - `train_jobs(engine='vmap')` (the stacked engine), shown for reference whatever 'auto' picks.
 
+On a shared machine, set OMP_WAIT_POLICY=PASSIVE: with OpenMP's default spinning, every multi-threaded column (the
+loop, the peak, `ours` with fewer models than cores) collapses under load (measured 40x at load average 10).
+
 GFLOP/s counts the training FLOPs (forward + backward, `torch.utils.flop_counter`) plus the test forward passes, and is
 given as a fraction of this machine's float32 matmul peak, measured in the same run (torch, one thread per core).
 
@@ -99,6 +102,7 @@ def main():
     ap.add_argument('--Ms', default=None, help='comma-separated model counts (default 1,16,64,256)')
     ap.add_argument('--loop-threads', type=int, default=None, help="torch threads of the plain loop (default: torch's default)")
     ap.add_argument('--no-write', action='store_true', help='do not update benchmarks/RESULTS.md')
+    ap.add_argument('--no-vmap', action='store_true', help="skip the vmap column where 'auto' picks another engine")
     a = ap.parse_args()
     dev = resolve_device(a.device)
     import os
@@ -115,11 +119,14 @@ def main():
     bs, n_test = 128, 64
     print(f"device {dev}, torch threads {torch.get_num_threads()}, float32 matmul peak {peak:.0f} GFLOP/s, load {os.getloadavg()}")
     lines = [f"float32 matmul peak (1024^2, torch, {os.cpu_count()} threads): **{peak:.0f} GFLOP/s** on {dev}; "
-             f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
-             f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU trains each model single-threaded in "
-             f"{os.cpu_count()} forked worker processes (`netsim.train.train_jobs`, workers='auto').", "",
-             "| arch | M | examples x epochs / model | loop models/s | ours models/s | ours/loop | ours engine | vmap models/s | ours GFLOP/s | ours % of peak | loop % of peak |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (active)')}. "
+             f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU (`netsim.train.train_jobs`, workers='auto') "
+             f"trains the models single-threaded in {os.cpu_count()} forked worker processes, or, with fewer models (stacks) than "
+             f"cores, in this process with the spare cores as torch threads. `vmap` stacks are capped by the memory budget "
+             f"(`netsim.train.memory_budget`: half the available RAM over all workers). `load` = 1-minute load average after the row.", "",
+             "| arch | M | examples x epochs / model | loop models/s | ours models/s | ours/loop | ours engine | vmap models/s | ours GFLOP/s | ours % of peak | loop % of peak | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[2])
     for arch in a.archs.split(','):
         n, epochs = scale[arch]
@@ -132,18 +139,21 @@ def main():
             t_loop = timed(lambda: plain_loop(arch, jobs, epochs, bs, dev))
             eng = pick_engine(arch, dev)
             t_ours = timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'auto'), sync(dev)))
-            t_vmap = t_ours if eng == 'vmap' else timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'vmap'), sync(dev)))
+            t_vmap = t_ours if eng == 'vmap' else float('nan') if a.no_vmap else timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'vmap'), sync(dev)))
             gf_ours, gf_loop = fl*M/t_ours/1e9, fl*M/t_loop/1e9
             row = (f"| {arch} | {M} | {n} x {epochs} | {M/t_loop:.1f} | {M/t_ours:.1f} | {t_loop/t_ours:.2f}x | {eng} | "
-                   f"{M/t_vmap:.1f} | {gf_ours:.1f} | {100*gf_ours/peak:.0f}% | {100*gf_loop/peak:.0f}% |")
+                   f"{M/t_vmap:.1f} | {gf_ours:.1f} | {100*gf_ours/peak:.0f}% | {100*gf_loop/peak:.0f}% | {os.getloadavg()[0]:.1f} |")
             print(row, flush=True); lines.append(row)
     lines += ["", f"Training FLOPs per model counted with `torch.utils.flop_counter` (forward+backward of every batch, plus the "
               f"test forward pass on {n_test} examples); batch {bs}; SGD recipe; random 2-class data, one data subset per 4 models. "
               "`ours` = `netsim.train.train_jobs(engine='auto')`; `loop` = a plain per-model PyTorch loop "
               "(see `plain_loop` in `benchmarks/zoo.py`). Machine shared with other jobs: compare ratios within a row."]
-    lines.append(f"Command: `.venv/bin/python benchmarks/zoo.py {' '.join(sys.argv[1:])}`")
+    env = f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} " if 'OMP_WAIT_POLICY' in os.environ else ''
+    lines.append(f"Command: `{env}.venv/bin/python benchmarks/zoo.py {' '.join(sys.argv[1:])}`")
     if not a.no_write:
         from _results import write_section
-        write_section(f"zoo training throughput ({'GPU' if gpu else 'CPU'}{', quick' if a.quick else ''})", '\n'.join(lines))
+        full = a.Ms is None and a.archs == 'mlp4,plain5,gru2'
+        kind = 'GPU' if gpu else 'CPU, quick' if a.quick else 'CPU, full' if full else 'CPU, partial'
+        write_section(f"zoo training throughput ({kind})", '\n'.join(lines))
 
 if __name__ == '__main__': main()

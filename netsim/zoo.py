@@ -185,7 +185,7 @@ def load_zoo(path,              # a zoo directory made by `train_zoo`
     return Zoo(path, verify=verify)
 
 # %% ../nbs/04a_zoo_store.ipynb #ddc3fed4
-def _train_chunk(path, c, rows, ds, scs, cfg, m, device, engine, max_stack, on_done, workers='auto'):
+def _train_chunk(path, c, rows, ds, scs, cfg, m, device, engine, max_stack, on_done, workers='auto', mem_budget=None):
     "Train the models `rows` of chunk `c` and commit the chunk (weights first, then metadata)."
     by_id, data = {sc.id: sc for sc in scs}, {}
     jobs = []
@@ -194,7 +194,7 @@ def _train_chunk(path, c, rows, ds, scs, cfg, m, device, engine, max_stack, on_d
         jobs.append(Job(r['seed'], r['shuffle_seed'], *data[r['solution_class']]))
     eng = engine if engine != 'auto' else pick_engine(cfg['arch'], device)
     res = train_jobs(cfg['arch'], m['in_shape'], m['n_out'], jobs, cfg['epochs'], cfg['recipe'], cfg['batch_size'],
-                     cfg['width'], device, eng, max_stack, on_done, workers)
+                     cfg['width'], device, eng, max_stack, on_done, workers, mem_budget)
     out, tensors, slot = [], {}, 0
     for r, j, x in zip(rows, jobs, res):
         ok = x['status'] == 'ok'
@@ -232,9 +232,10 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
               progress:bool=True,       # show a progress bar
               chunk:int=128,            # models per stored chunk
               engine:str='auto',        # 'auto', 'loop' or 'vmap' (see `netsim.train.pick_engine`)
-              max_stack:int=256,        # most models trained in one stack
+              max_stack:int=256,        # most models trained in one stack (also capped by `mem_budget`)
               shard=None,               # (i, n): train only chunks c with c % n == i
-              workers='auto'            # CPU worker processes ('auto': one per core)
+              workers='auto',           # CPU worker processes ('auto': one per core, spare cores as threads)
+              mem_budget=None           # bytes the stacks may use (None: half the available memory, see `netsim.train.memory_budget`)
              )->Zoo:
     "Train (or resume) a zoo of `models_per_class` models per solution class; returns the `Zoo`."
     out = Path(out)
@@ -268,7 +269,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
     try:
         for c in todo:
             if c in done: continue
-            _train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, bar.update, workers)
+            _train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, bar.update, workers, mem_budget)
     finally: bar.close()
     return load_zoo(out)
 
@@ -326,7 +327,7 @@ def zoo_cli(argv=None):
     p.add_argument('--chunk', type=int, default=128, help='models per stored chunk')
     p.add_argument('--engine', default='auto', choices=['auto', 'loop', 'vmap'])
     p.add_argument('--shard', default=None, help='I/N: train only chunks c with c %% N == I')
-    p.add_argument('--workers', default='auto', help="CPU worker processes, each training models single-threaded (default auto: one per core)")
+    p.add_argument('--workers', default='auto', help="CPU worker processes, each training models single-threaded (default auto: one per core; with fewer models than cores the spare cores become threads)")
     p.add_argument('--out', required=True, help='zoo directory')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     a = p.parse_args(argv)

@@ -165,3 +165,73 @@ def test_cli_trains_and_prints_summary(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'Zoo(' in out and 'test_acc_mean' in out
     assert load_zoo(tmp_path/'c').complete
+
+def _children(pid):
+    "Live (non-zombie) processes whose parent is `pid` (Linux /proc)."
+    out = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit(): continue
+        try: st = Path(f'/proc/{d}/stat').read_text()
+        except OSError: continue
+        fields = st[st.rindex(')')+2:].split()    # state, ppid, ...
+        if int(fields[1]) == pid and fields[0] != 'Z': out.append(int(d))
+    return out
+
+def _alive(pid):
+    try: st = Path(f'/proc/{pid}/stat').read_text()
+    except OSError: return False
+    return st[st.rindex(')')+2] != 'Z'
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc')
+def test_workers_die_with_their_parent():
+    "A real subprocess trains with forked workers; SIGKILL it and the workers are gone within seconds (no orphans)."
+    code = ("import torch; from netsim.data import load_dataset, solution_classes; from netsim.train import Job, train_jobs\n"
+            "ds = load_dataset('digits'); x, y, xt, yt = solution_classes(ds, 'disjoint', k=2)[0].data(ds)\n"
+            "jobs = [Job(i, i, x, y, xt, yt) for i in range(400)]\n"
+            "train_jobs('mlp4', ds.in_shape, 2, jobs, epochs=20, width=0.5, batch_size=16, device='cpu', engine='loop', workers=2)\n")
+    proc = subprocess.Popen([sys.executable, '-c', code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kids = []
+    try:
+        t0 = time.time()
+        while len(kids) < 2 and time.time()-t0 < 60 and proc.poll() is None: time.sleep(0.05); kids = _children(proc.pid)
+        assert len(kids) >= 2, f"no workers seen: {proc.stderr.read().decode()[-500:] if proc.poll() is not None else ''}"
+        time.sleep(0.5)                         # workers are in their initializer or training now
+        proc.send_signal(signal.SIGKILL); proc.wait()
+        t0 = time.time()
+        while any(_alive(k) for k in kids) and time.time()-t0 < 5: time.sleep(0.05)
+        assert not [k for k in kids if _alive(k)], "workers outlived their killed parent"
+    finally:
+        if proc.poll() is None: proc.kill()
+        for k in kids:                          # never leave orphans behind, even when the test fails
+            try: os.kill(k, signal.SIGKILL)
+            except OSError: pass
+
+def test_what_thread_counts_guarantee(digits):
+    """Explicit `workers`: every model single-threaded, so its weights do not depend on N or on the other jobs.
+    workers='auto' gives a lone model every core: the same call gives the same weights, and they equal the
+    single-threaded ones within float tolerance (bit-equality across thread counts is not promised for conv nets)."""
+    nt = torch.get_num_threads()
+    jobs, ds = _jobs(digits, n=3, m=64), digits[0]
+    kw = dict(epochs=2, batch_size=32, device='cpu', engine='loop')
+    for arch, width in [('mlp4', 0.2), ('plain5', 0.25)]:
+        one = train_jobs(arch, ds.in_shape, 2, jobs, width=width, workers=1, **kw)
+        two = train_jobs(arch, ds.in_shape, 2, jobs, width=width, workers=2, **kw)
+        alone = train_jobs(arch, ds.in_shape, 2, jobs[:1], width=width, workers='auto', **kw)
+        again = train_jobs(arch, ds.in_shape, 2, jobs[:1], width=width, workers='auto', **kw)
+        for k in one[0]['state']:
+            assert all(torch.equal(a['state'][k], b['state'][k]) for a, b in zip(one, two)), (arch, k)
+            assert torch.equal(alone[0]['state'][k], again[0]['state'][k]), (arch, k)
+            torch.testing.assert_close(alone[0]['state'][k], one[0]['state'][k], rtol=1e-4, atol=1e-5, msg=f'{arch} {k}')
+    assert torch.get_num_threads() == nt     # train_jobs restores the caller's thread setting
+
+def test_memory_budget_and_stack_caps(monkeypatch):
+    "The stack cap follows the budget (CPU RAM, or free GPU memory on CUDA, checked here with a fake device)."
+    import netsim.train as T
+    per = T.stack_bytes_per_model('plain5', (1, 28, 28), 2)
+    assert T.max_stack_size('plain5', (1, 28, 28), 2, budget=40*per + 1) == 40
+    with pytest.raises(T.StackMemoryError, match='more than the memory budget'): T.max_stack_size('plain5', (1, 28, 28), 2, budget=per - 1)
+    # PlainNet-5 at 128 models per worker (the stack that needed 11.7 GB) no longer fits a 24 GB machine's default budget
+    assert T.max_stack_size('plain5', (1, 28, 28), 2, budget=int(0.5 * 24e9 / 2)) < 128
+    monkeypatch.setattr(T, 'resolve_device', lambda d: torch.device('cuda'))
+    monkeypatch.setattr(torch.cuda, 'mem_get_info', lambda d=None: (10 * 2**30, 80 * 2**30))
+    assert T.memory_budget('cuda') == int(0.8 * 10 * 2**30)
