@@ -27,10 +27,14 @@ def run_nb(fn, flags=()):
     if len(proc.nb.cells) != len(nb.cells): raise RuntimeError(f"{fn}: processing changed the number of cells")
     for c, pc in zip(nb.cells, proc.nb.cells):
         if c.cell_type == 'code': c['outputs'] = pc.get('outputs', []); c['execution_count'] = None
-    for c in nb.cells:
+    shrink_outputs(nb.cells)
+    write_nb(nb, fn)
+
+def shrink_outputs(cells):
+    "Re-encode every saved PNG output of `cells` (in place) with `shrink_png`."
+    for c in cells:
         for o in c.get('outputs', []):
             if 'image/png' in o.get('data', {}): o['data']['image/png'] = shrink_png(o['data']['image/png'])
-    write_nb(nb, fn)
 
 def shrink_png(b64:str, colors:int=64)->str:
     "A base64 PNG re-encoded with a `colors`-colour palette (plots have few colours: about 3-4x smaller), if smaller."
@@ -49,9 +53,6 @@ if __name__ == '__main__':
     for nb in a.notebooks:
         if a.shrink_only:
             import json
-            d = json.loads(Path(nb).read_text())
-            for c in d['cells']:
-                for o in c.get('outputs', []):
-                    if 'image/png' in o.get('data', {}): o['data']['image/png'] = shrink_png(o['data']['image/png'])
+            d = json.loads(Path(nb).read_text()); shrink_outputs(d['cells'])
             Path(nb).write_text(json.dumps(d, indent=1, ensure_ascii=False) + '\n'); print('shrunk', nb)
         else: run_nb(nb, a.flags); print('executed', nb)
