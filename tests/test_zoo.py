@@ -5,6 +5,7 @@ import pytest
 import torch
 from netsim.data import load_dataset, solution_classes
 from netsim.train import Job, train_one, train_stack, train_jobs, get_recipe
+import netsim.train as T
 from netsim.zoo import train_zoo, load_zoo, merge_zoos, zoo_cli, ZooError
 
 torch.set_num_threads(1)   # tiny models train fastest single-threaded (see netsim.train)
@@ -55,7 +56,8 @@ def test_stack_equals_loop(digits, arch, width, recipe):
             m.load_state_dict(r['state'])
             with torch.no_grad(): outs.append(m(j.xte))
         torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=1e-2 if recipe == 'adam' else 1e-3)
-        assert ra['train_acc'] == rb['train_acc'] and abs(ra['test_acc'] - rb['test_acc']) <= 1/len(j.xte) + 1e-9
+        # near-tie test examples may flip: one with SGD, two with Adam (conv nets train channels_last in the loop)
+        assert ra['train_acc'] == rb['train_acc'] and abs(ra['test_acc'] - rb['test_acc']) <= (2 if recipe == 'adam' else 1)/len(j.xte) + 1e-9
 
 def test_stack_differs_per_seed(digits):
     "The check above can fail: different seeds give different weights, and a stack is not one model repeated."
@@ -221,7 +223,8 @@ def test_what_thread_counts_guarantee(digits):
         for k in one[0]['state']:
             assert all(torch.equal(a['state'][k], b['state'][k]) for a, b in zip(one, two)), (arch, k)
             assert torch.equal(alone[0]['state'][k], again[0]['state'][k]), (arch, k)
-            torch.testing.assert_close(alone[0]['state'][k], one[0]['state'][k], rtol=1e-4, atol=1e-5, msg=f'{arch} {k}')
+            # conv nets train channels_last on a CPU: 1 vs 2 threads measured up to 3.5e-5 apart (PlainNet-5, width 0.25)
+            torch.testing.assert_close(alone[0]['state'][k], one[0]['state'][k], rtol=1e-4, atol=1e-4 if arch == 'plain5' else 1e-5, msg=f'{arch} {k}')
     assert torch.get_num_threads() == nt     # train_jobs restores the caller's thread setting
 
 def test_memory_budget_and_stack_caps(monkeypatch):
@@ -235,3 +238,54 @@ def test_memory_budget_and_stack_caps(monkeypatch):
     monkeypatch.setattr(T, 'resolve_device', lambda d: torch.device('cuda'))
     monkeypatch.setattr(torch.cuda, 'mem_get_info', lambda d=None: (10 * 2**30, 80 * 2**30))
     assert T.memory_budget('cuda') == int(0.8 * 10 * 2**30)
+
+CL_FUZZ = r'''
+import itertools, random, sys, torch, torch.nn as nn
+torch.set_num_threads(int(sys.argv[1]))
+random.seed(0)
+cfgs = list(itertools.product([1, 2, 3, 4, 8, 16], [1, 4, 8, 32, 64], [2, 4, 7, 8, 14, 28], [False, True]))
+random.shuffle(cfgs)
+for cin, cout, H, bias in cfgs[:60]:
+    cl = nn.Conv2d(cin, cout, 3, padding=1, bias=bias).to(memory_format=torch.channels_last)
+    ref = nn.Conv2d(cin, cout, 3, padding=1, bias=bias); ref.load_state_dict(cl.state_dict())
+    for B in (5, 64):
+        x = torch.randn(B, cin, H, H); xc = x.contiguous(memory_format=torch.channels_last).requires_grad_(); x.requires_grad_()
+        y, y2 = cl(xc), ref(x)
+        y.square().sum().backward(); y2.square().sum().backward()
+        assert torch.allclose(y, y2, atol=1e-4), (cin, cout, H)
+        assert torch.allclose(cl.weight.grad, ref.weight.grad, rtol=1e-3, atol=1e-3), (cin, cout, H)
+        assert torch.allclose(xc.grad, x.grad, atol=1e-4), (cin, cout, H)
+        cl.zero_grad(); ref.zero_grad()
+print('ok')
+'''
+
+@pytest.mark.parametrize('threads', [1, 2])
+def test_channels_last_convs_are_safe(threads):
+    """The CPU trainer runs PlainNet/VGG channels_last. Their 3x3 stride-1 convs must give the default layout's outputs and
+    gradients without corrupting the heap (glibc's strict checks on, in a separate process): torch 2.13 does corrupt it
+    for strided 1x1 convs, which is why nets with those (the ResNets) are kept in the default layout."""
+    import subprocess, sys
+    from netsim.models import make_model
+    r = subprocess.run([sys.executable, '-c', CL_FUZZ, str(threads)], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, 'MALLOC_CHECK_': '3'})
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr[-2000:]
+    cpu = torch.device('cpu')
+    for arch, fmt in [('plain5', torch.channels_last), ('plain6', torch.channels_last), ('vgg', torch.channels_last),
+                      ('res5', torch.contiguous_format), ('resnet', torch.contiguous_format), ('gru2', torch.contiguous_format)]:
+        shape = (12, 58) if arch == 'gru2' else (1, 8, 8)
+        assert T._memory_format(make_model(arch, shape, 2), cpu) == fmt, arch
+    assert T._memory_format(make_model('plain5', (1, 8, 8), 2), torch.device('meta')) == torch.contiguous_format   # CPU only
+
+def test_resume_with_another_version_warns(tmp_path):
+    "Resuming a zoo started by another netsim version keeps its models and warns that the new ones use this version."
+    kw = dict(KW, n_classes=2, models_per_class=2, chunk=2)
+    train_zoo(tmp_path/'z', shard=(0, 2), **kw)                      # half the chunks
+    mf = tmp_path/'z'/'manifest.json'
+    m = json.loads(mf.read_text()); m['netsim_version'] = '0.0.1'; mf.write_text(json.dumps(m))
+    with pytest.warns(UserWarning, match=r'started with netsim 0\.0\.1; the 2 models still to train'):
+        z = train_zoo(tmp_path/'z', **kw)
+    assert len(z.meta) == 4 and (z.meta.status == 'ok').all()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        train_zoo(tmp_path/'z', **kw)                                 # nothing left to train: no warning
