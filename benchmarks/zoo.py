@@ -36,6 +36,19 @@ def matmul_peak(device, n=1024, reps=None):
         sync(device); best = max(best, 2*n**3*reps/(time.perf_counter()-t)/1e9)
     return best
 
+def _one_thread_peak(q):
+    torch.set_num_threads(1); q.put(matmul_peak(torch.device('cpu')))
+
+def process_peak(n_proc):
+    "Summed float32 GFLOP/s of `n_proc` single-threaded processes doing 1024^2 matmuls at the same time (what workers can reach)."
+    import multiprocessing as mp
+    ctx = mp.get_context('fork'); q = ctx.Queue()
+    ps = [ctx.Process(target=_one_thread_peak, args=(q,)) for _ in range(n_proc)]
+    for p in ps: p.start()
+    out = [q.get() for _ in ps]
+    for p in ps: p.join()
+    return sum(out)
+
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
 
@@ -91,8 +104,12 @@ def flops_per_model(arch, job, epochs, bs):
     with FlopCounterMode(display=False) as fc, torch.no_grad(): model(job.xte)
     return total + fc.get_total_flops()
 
-def timed(f):
-    t = time.perf_counter(); f(); return time.perf_counter() - t
+def timed(f, reps=1):
+    "Best wall time of `reps` calls of f."
+    best = float('inf')
+    for _ in range(reps):
+        t = time.perf_counter(); f(); best = min(best, time.perf_counter() - t)
+    return best
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,6 +126,7 @@ def main():
     nt = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count())       # the machine's peak: all cores
     peak = matmul_peak(dev)
+    ppeak = process_peak(os.cpu_count()) if dev.type == 'cpu' else float('nan')
     torch.set_num_threads(a.loop_threads or nt)
     Ms = [int(m) for m in a.Ms.split(',')] if a.Ms else ([1, 16, 64] if a.quick else [1, 16, 64, 256])
     gpu = dev.type == 'cuda'
@@ -119,6 +137,8 @@ def main():
     bs, n_test = 128, 64
     print(f"device {dev}, torch threads {torch.get_num_threads()}, float32 matmul peak {peak:.0f} GFLOP/s, load {os.getloadavg()}")
     lines = [f"float32 matmul peak (1024^2, torch, {os.cpu_count()} threads): **{peak:.0f} GFLOP/s** on {dev}; "
+             + (f"{os.cpu_count()} single-threaded processes at once: {ppeak:.0f} GFLOP/s (what the workers could reach; "
+                f"% of that = % of peak x {peak/ppeak:.2f}); " if dev.type == 'cpu' else '') +
              f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (active)')}. "
              f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU (`netsim.train.train_jobs`, workers='auto') "
@@ -136,16 +156,18 @@ def main():
         plain_loop(arch, w[:1], 1, bs, dev); train_jobs(arch, IN_SHAPE[arch], 2, w, 1, 'sgd', bs, 1.0, dev, 'vmap', workers=1)
         for M in Ms:
             jobs = make_data(arch, M, n, n_test)
-            t_loop = timed(lambda: plain_loop(arch, jobs, epochs, bs, dev))
+            reps = max(1, 16 // M)      # small M: best of several runs (one model takes well under a second)
+            t_loop = timed(lambda: plain_loop(arch, jobs, epochs, bs, dev), reps)
             eng = pick_engine(arch, dev)
-            t_ours = timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'auto'), sync(dev)))
-            t_vmap = t_ours if eng == 'vmap' else float('nan') if a.no_vmap else timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'vmap'), sync(dev)))
+            t_ours = timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'auto'), sync(dev)), reps)
+            t_vmap = t_ours if eng == 'vmap' else float('nan') if a.no_vmap else timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'vmap'), sync(dev)), reps)
             gf_ours, gf_loop = fl*M/t_ours/1e9, fl*M/t_loop/1e9
             row = (f"| {arch} | {M} | {n} x {epochs} | {M/t_loop:.1f} | {M/t_ours:.1f} | {t_loop/t_ours:.2f}x | {eng} | "
                    f"{M/t_vmap:.1f} | {gf_ours:.1f} | {100*gf_ours/peak:.0f}% | {100*gf_loop/peak:.0f}% | {os.getloadavg()[0]:.1f} |")
             print(row, flush=True); lines.append(row)
     lines += ["", f"Training FLOPs per model counted with `torch.utils.flop_counter` (forward+backward of every batch, plus the "
-              f"test forward pass on {n_test} examples); batch {bs}; SGD recipe; random 2-class data, one data subset per 4 models. "
+              f"test forward pass on {n_test} examples); batch {bs}; SGD recipe; random 2-class data, one data subset per 4 models; "
+              "M < 16: best of 16 // M runs of each column. "
               "`ours` = `netsim.train.train_jobs(engine='auto')`; `loop` = a plain per-model PyTorch loop "
               "(see `plain_loop` in `benchmarks/zoo.py`). Machine shared with other jobs: compare ratios within a row."]
     env = f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} " if 'OMP_WAIT_POLICY' in os.environ else ''
