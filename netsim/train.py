@@ -312,11 +312,31 @@ def pick_engine(arch:str, device)->str:
 import itertools
 _SHARED, _KEYS = {}, itertools.count()   # what forked workers read: (args, jobs) of each call
 
-def _run_part(key, engine, part):
-    "Train the jobs `part` (indices) of call `key` (runs in a worker or in-process)."
+def _run_part(key, engine, part, pack=False):
+    "Train the jobs `part` (indices) of call `key` (runs in a worker or in-process); `pack`: flat states (`_pack`)."
     (arch, in_shape, n_out, epochs, r, bs, width, device, budget), jobs = _SHARED[key]
-    if engine == 'loop': return [train_one(arch, in_shape, n_out, jobs[i], epochs, r, bs, width, device) for i in part]
-    return train_stack(arch, in_shape, n_out, [jobs[i] for i in part], epochs, r, bs, width, device, budget)
+    if engine == 'loop': out = [train_one(arch, in_shape, n_out, jobs[i], epochs, r, bs, width, device) for i in part]
+    else: out = train_stack(arch, in_shape, n_out, [jobs[i] for i in part], epochs, r, bs, width, device, budget)
+    return [_pack(o) for o in out] if pack else out
+
+def _pack(res:dict)->dict:
+    "`res` with its state dict as one flat tensor per dtype and the layout: one shared-memory block per model between processes, not one per tensor."
+    sd = res.get('state')
+    if sd is None: return res
+    groups = {}
+    for k,v in sd.items(): groups.setdefault(v.dtype, []).append(k)
+    flat = {dt: torch.cat([sd[k].reshape(-1) for k in ks]) for dt,ks in groups.items()}
+    return dict(res, state=('packed', flat, [(k, sd[k].dtype, tuple(sd[k].shape)) for k in sd]))
+
+def _unpack(res:dict)->dict:
+    "Undo `_pack`: the state dict's tensors are views of the flat tensors, in the original order."
+    st = res.get('state')
+    if not (isinstance(st, tuple) and st and st[0] == 'packed'): return res
+    _, flat, layout = st
+    off, sd = {dt: 0 for dt in flat}, {}
+    for k, dt, shape in layout:
+        n = math.prod(shape); sd[k] = flat[dt][off[dt]:off[dt]+n].view(shape); off[dt] += n
+    return dict(res, state=sd)
 
 def _die_with_parent(parent:int):
     "Make this (forked worker) process end when `parent` dies: PR_SET_PDEATHSIG on Linux, else a watchdog thread."
@@ -382,9 +402,9 @@ def train_jobs(arch:str, in_shape, n_out:int, jobs:list, epochs:int=5, recipe='s
         else:
             with cf.ProcessPoolExecutor(W, mp_context=mp.get_context('fork'), initializer=_worker_init,
                                         initargs=(threads, os.getpid())) as ex:
-                futs = {ex.submit(_run_part, key, engine, p): p for p in parts}
+                futs = {ex.submit(_run_part, key, engine, p, True): p for p in parts}
                 for f in cf.as_completed(futs):
-                    for i,res in zip(futs[f], f.result()): out[i] = res
+                    for i,res in zip(futs[f], f.result()): out[i] = _unpack(res)
                     if on_done: on_done(len(futs[f]))
     finally: del _SHARED[key]
     return out
