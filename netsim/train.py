@@ -121,9 +121,9 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     for e in range(epochs):
         for pg in opt.param_groups: pg['lr'] = lr_at(r, e, epochs)
         perm = torch.randperm(n, generator=g).to(dev)
-        xs, ys, losses, outs = xtr[perm].contiguous(memory_format=fmt), ytr[perm], [], []   # one gather per epoch; batches are slices
+        ys, losses, outs = ytr[perm], [], []      # labels gathered once per epoch; inputs per batch (hot in cache when used)
         for s,t in sl:
-            o = model(xs[s:t]); loss = F.cross_entropy(o, ys[s:t])
+            o = model(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             losses.append(loss.detach()); outs.append(o.detach())
         tot = (torch.stack(losses) * sizes).sum() if sl else torch.zeros((), device=dev)   # the epoch's statistics at its end
