@@ -379,9 +379,8 @@ class FastEngine:
         S = range(self.n + self.m) if X is None else sorted(set(X) | set(Y))
         S = [g for g in S if not self.zero[g]]
         xs, ys = [g for g in S if g < self.n], [g for g in S if g >= self.n]
-        if watch is not None:
-            st = self._plain_start(xs, ys, watch)              # a few passes on fresh factorisations, then tableaus
-            if st is not False: return st
+        st = self._plain_start(xs, ys, watch)                  # a few passes on fresh factorisations, then tableaus
+        if st is not False: return st
         st = _State(xs, ys, self.mt._tab(xs, ys), self.mt._tab(ys, xs))
         if watch is not None:                                   # run Algorithm 1 as a trial: no tableau updates
             gone = self._trial(st, [], watch)
@@ -436,6 +435,7 @@ def _plain_start(self, xs, ys, watch, rounds=3):
             F = set(xp.nz(gap > 0).tolist())
             if not F: continue
             if watch in {S[i] for i in F}: return None
+            if watch is None and len(F) == 1: return False      # one deletion per half-pass: a cascade, tableaus update faster
             side[s], test[1 - s] = [g for i, g in enumerate(S) if i not in F], True
     L = [f[1] if f is not None and f[0] == side[1 - s] else None for s, f in enumerate(fac)]   # span unchanged since
     st = _State(side[0], side[1], mt._tab(side[0], side[1], L[1]), mt._tab(side[1], side[0], L[0]))
