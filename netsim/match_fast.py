@@ -418,7 +418,7 @@ def _plain_start(self, xs, ys, watch, rounds=3):
     mt = self.mt
     G, xp = (mt.G, _TorchOps) if mt.Gn is None else (mt.Gn, _NumpyOps)
     side, k, pmin, test, half = [list(xs), list(ys)], (len(ys), len(xs)), [1.0, 1.0], [True, True], 0
-    fac = [None, None]                                          # per side: (span, its Cholesky factor), for the tableaus
+    fac, removed = [None, None], {}                             # per side: (span, its Cholesky factor); removal records
     while test[0] or test[1]:
         if half >= 2 * rounds: return False                    # a long cascade: tableaus update faster
         for s in (0, 1):
@@ -435,11 +435,13 @@ def _plain_start(self, xs, ys, watch, rounds=3):
             F = set(xp.nz(gap > 0).tolist())
             if not F: continue
             if watch in {S[i] for i in F}: return None
-            if watch is None and len(F) == 1: return False      # one deletion per half-pass: a cascade, tableaus update faster
+            if watch is None:
+                if len(F) == 1: return False                    # one deletion per half-pass: a cascade, tableaus update faster
+                removed.update((S[i], (half - 1, _sqrt0(float(d[i])))) for i in F)   # (half-pass, rho), as `_cascade` keeps them
             side[s], test[1 - s] = [g for i, g in enumerate(S) if i not in F], True
     L = [f[1] if f is not None and f[0] == side[1 - s] else None for s, f in enumerate(fac)]   # span unchanged since
     st = _State(side[0], side[1], mt._tab(side[0], side[1], L[1]), mt._tab(side[1], side[0], L[0]))
-    st.half, st.ambiguous, st.fresh = half, self.ambiguous, True
+    st.half, st.ambiguous, st.fresh, st.removed = half, self.ambiguous, True, removed
     self._recheck(st)
     return st
 FastEngine._plain_start = _plain_start

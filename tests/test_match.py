@@ -193,3 +193,19 @@ def test_torch_tableaus_against_oracle(lazy, monkeypatch):
     if lazy: monkeypatch.setattr(mf, 'LAZY_MIN', 1); monkeypatch.setattr(mf, 'LAZY_B', 2)
     for kind in ('exact', 'lowrank', 'generic'):
         for seed in range(8): max_and_min_against_oracle(*instance(kind, seed), torch_tableaus=True)
+
+@pytest.mark.parametrize('seed', range(6))
+def test_fast_keeps_removal_records(seed):
+    "The fast engine's maximum match carries the plain engine's removal records (half-pass, rho) and distances, also when it starts on fresh factorisations (few passes)."
+    g = torch.Generator().manual_seed(seed)
+    d, n, r = 300, 24, 8
+    U = torch.randn(d, r, generator=g, dtype=torch.float64)
+    A = torch.cat([U @ torch.randn(r, r, generator=g, dtype=torch.float64), torch.randn(d, n - r, generator=g, dtype=torch.float64)], 1)
+    B = torch.cat([U @ torch.randn(r, r, generator=g, dtype=torch.float64), torch.randn(d, n - r, generator=g, dtype=torch.float64)], 1)
+    A += 0.02 * torch.randn(d, n, generator=g, dtype=torch.float64)
+    for eps in (0.2, 0.5):
+        f, p = max_match(A, B, eps), max_match(A, B, eps, method='plain')
+        assert f.pair == p.pair and len(f.removed) >= n - r
+        assert {v: h for v, (h, _) in f.removed.items()} == {v: h for v, (h, _) in p.removed.items()}
+        assert max(abs(f.removed[v][1] - p.removed[v][1]) for v in f.removed) < 1e-8
+        assert max(abs(a - b) for a, b in zip(f.dist_x + f.dist_y, p.dist_x + p.dist_y)) < 1e-8
