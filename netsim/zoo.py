@@ -248,8 +248,10 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
              config=cfg, n_models=len(rows), n_chunks=(len(rows)+chunk-1)//chunk, in_shape=list(ds.in_shape), n_out=n_out,
              solution_classes=[dict(id=sc.id, labels=[int(l) for l in sc.labels], n_train=len(sc.train_idx),
                                     n_test=len(sc.test_idx), seed=sc.seed) for sc in scs])
+    started = netsim.__version__                 # the netsim version that started this zoo
     if out.exists() and (out/'manifest.json').exists():
         old = _read_manifest(out)
+        started = old.get('netsim_version')
         if json.loads(json.dumps(old['config'])) != json.loads(json.dumps(cfg)):
             diff = sorted(k for k in set(cfg) | set(old['config']) if old['config'].get(k) != json.loads(json.dumps(cfg)).get(k))
             raise ZooError(f"{out} holds a zoo with a different config (differs in {diff}); use another --out directory")
@@ -265,7 +267,6 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
         elif st is not None: done.add(c)
     n_done = sum(1 for r in rows if r['chunk'] in done)
     n_todo = sum(1 for r in rows if r['chunk'] in todo)
-    started = _read_manifest(out).get('netsim_version')
     if started != netsim.__version__ and n_done < n_todo:   # finished models are kept; new ones may differ in the last bits
         warnings.warn(f"{out} was started with netsim {started}; the {n_todo - n_done} models still to train use netsim "
                       f"{netsim.__version__} (conv nets train channels_last on a CPU since 0.1.1)")

@@ -81,7 +81,6 @@ def test_vmap_zoo_deterministic_and_close_to_loop(tmp_path):
 
 def test_mixed_failures_keep_the_good_models(digits, monkeypatch):
     "A chunk where some models diverge and others do not: slots of the ok models point at the right weights."
-    import netsim.train as T
     orig = T.train_one
     def flaky(arch, in_shape, n_out, job, epochs, r, *a, **k):
         return orig(arch, in_shape, n_out, job, epochs, dict(r, lr=1e6) if job.seed % 2 else r, *a, **k)
@@ -229,7 +228,6 @@ def test_what_thread_counts_guarantee(digits):
 
 def test_memory_budget_and_stack_caps(monkeypatch):
     "The stack cap follows the budget (CPU RAM, or free GPU memory on CUDA, checked here with a fake device)."
-    import netsim.train as T
     per = T.stack_bytes_per_model('plain5', (1, 28, 28), 2)
     assert T.max_stack_size('plain5', (1, 28, 28), 2, budget=40*per + 1) == 40
     with pytest.raises(T.StackMemoryError, match='more than the memory budget'): T.max_stack_size('plain5', (1, 28, 28), 2, budget=per - 1)
