@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from netsim.match import max_match, min_match
 from netsim.match_fast import Matcher
 from netsim.models import resolve_device
+import netsim.match_kernels as mk
 
 # ---------------------------------------------------------------- the reference approach
 def ref_residuals(S, T):
@@ -89,6 +90,10 @@ def make_input(kind, d, n, seed=0):
     if kind == 'pairs':    # b_j = a_j + noise: the v-minimal match is one pair, every other trial succeeds
         A = torch.randn(d, n, generator=g, dtype=torch.float64)
         return A, A + 0.05 * torch.randn(d, n, generator=g, dtype=torch.float64), 0.3
+    if kind == 'chain':    # b_i = l_i, a_i = 1.2 l_i + l_(i+1), a_n = l_n: one span, and deleting a neuron sets off a cascade
+        L = orthonormal(d, n + 1, g)
+        A = 1.2 * L[:, :n] + L[:, 1:]; A[:, n - 1] = L[:, n - 1]
+        return A, L[:, :n].clone(), 0.5
     if kind == 'blocks':   # 8 shared 4-dim blocks (4 + 4 neurons each), the rest independent: small v-minimal matches
         nb, w = n // 16, 4
         Ls = [torch.randn(d, w, generator=g, dtype=torch.float64) for _ in range(nb)]
@@ -145,6 +150,12 @@ def gram_time(C, reps, cpu=False):
         t = tuple(map(min, t, cputime(lambda: Cn.T @ Cn, reps=reps)[:2]))
     return t if cpu else t[0]
 
+def python_half_passes(f):
+    "f() with the engine's compiled half-passes off (`netsim.match_kernels.KERNELS`): the Python path, for comparison."
+    old = mk.KERNELS; mk.KERNELS = False
+    try: return f()
+    finally: mk.KERNELS = old
+
 def sync():
     if torch.cuda.is_available(): torch.cuda.synchronize()
 
@@ -189,8 +200,8 @@ def main():
              "Reference marked '~' ran only its first half-passes (budget {:.0f} s per case) and is extrapolated as "
              "(time per half-pass) x (half-passes of the full run); its partial result is checked against ours "
              "(same neurons deleted in those half-passes).".format(budget), "",
-             "| kind | d | n=m | eps | half-passes | gram s | ours s | ours/gram | ours/gram CPU | reference s | ref/ours | check |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| kind | d | n=m | eps | half-passes | gram s | ours s | ours/gram | ours/gram CPU | Python half-passes: ours/gram CPU | reference s | ref/ours | check |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[0]); print(lines[1])
     for kind in (('few', 'cascade') if a.only != 'minmatch' else ()):
         for d in ds:
@@ -198,9 +209,10 @@ def main():
                 A, B, eps = make_input(kind, d, n)
                 Ad, Bd = A.to(dev), B.to(dev)
                 C = torch.cat([Ad, Bd], 1)
-                reps = 3 if d <= 10000 else 2
+                reps = 7 if d <= 1000 else 3 if d <= 10000 else 2
                 tg, cg = gram_time(C, reps, cpu=True); del C
                 to, co, r = cputime(lambda: max_match(Ad, Bd, eps), reps)
+                cpy = python_half_passes(lambda: cputime(lambda: max_match(Ad, Bd, eps), reps)[1])
                 halves = 1 + max([h for h, _ in r.removed.values()], default=-1)
                 full_halves = 2 * math.ceil(halves / 2) + 2      # + the final, all-passing pass
                 A32, B32 = A.float(), B.float()
@@ -216,7 +228,7 @@ def main():
                     ok = gone == {v for v, (hp, _) in r.removed.items() if hp < h}
                     tr = tr / h * full_halves
                     ref_s = f"~{tr:.3g} ({h} of {full_halves} half-passes run)"
-                row = (f"| {kind} | {d} | {n} | {eps} | {full_halves} | {tg:.3g} | {to:.3g} | {to / tg:.2f} | {co / cg:.2f} | {ref_s} | "
+                row = (f"| {kind} | {d} | {n} | {eps} | {full_halves} | {tg:.3g} | {to:.3g} | {to / tg:.2f} | {co / cg:.2f} | {cpy / cg:.2f} | {ref_s} | "
                        f"{tr / to:.0f}x | {'identical' if ok else 'DIFFERENT'} |")
                 print(row, flush=True); lines.append(row)
     # one v-minimal match (Algorithm 2) at 64 neurons x 2,000 samples
@@ -227,11 +239,14 @@ def main():
           "Algorithm 1 runs in Algorithm 2 (block trials), 'one-at-a-time' = the trials the sequential loop needs. "
           "'reference' = Algorithm 2 as the authors' code runs it (`find_minimal_match`: after a success it keeps the "
           "candidate sets, MATCH_THEORY.md 'Code variant' (a)); 'paper form' = the same with the maximum match kept "
-          "(Algorithm 2 as printed), cheaper. Both return our result ('check').", "",
-          "| kind | v | eps | result size | trials (one-at-a-time) | gram s | ours wall s | ours CPU s | reference wall s | reference CPU s | ref/ours wall | ref/ours CPU | ref/gram | paper form CPU s | paper form/ours CPU | check |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "(Algorithm 2 as printed), cheaper. Both return our result ('check'). 'Python half-passes' = ours with the compiled "
+          "half-passes off (`NETSIM_KERNELS=0`, what runs on torch tableaus). 'chain': a_i = 1.2 l_i + l_(i+1), b_i = l_i, "
+          "a_n = l_n (orthonormal l's, eps 0.5): one shared span in which deleting any neuron sets off a cascade, so every "
+          "trial runs many half-passes.", "",
+          "| kind | v | eps | result size | trials (one-at-a-time) | gram s | ours wall s | ours CPU s | reference wall s | reference CPU s | ref/ours wall | ref/ours CPU | ref/gram | paper form CPU s | paper form/ours CPU | Python half-passes CPU s | check |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(mm[0])
-    cases = [(kind, *make_input(kind, 2000, 64, seed=1), ('a', 0)) for kind in ('few', 'blocks', 'pairs')]
+    cases = [(kind, *make_input(kind, 2000, 64, seed=1), ('a', 0)) for kind in ('few', 'blocks', 'pairs', 'chain')]
     try:
         layers = real_layers()
         for L, eps in ((0, 0.3), (1, 0.3), (1, 0.5)):
@@ -243,13 +258,14 @@ def main():
         Ad, Bd = A.to(dev), B.to(dev)
         min_match(Ad, Bd, eps, v)                                    # warm-up (first-call imports, BLAS controller)
         to, co, r = cputime(lambda: min_match(Ad, Bd, eps, v), reps=5)
+        cpy = python_half_passes(lambda: cputime(lambda: min_match(Ad, Bd, eps, v), reps=3)[1])
         tg = gram_time(torch.cat([Ad, Bd], 1), reps=5)
         nt, ns = count_trials(Ad, Bd, eps, v)
         tr, cr, (X, Y) = cputime(lambda: ref_min_match_code(A.float(), B.float(), eps, v), reps=2)
         tp, cp, (X2, Y2) = cputime(lambda: ref_min_match(A.float(), B.float(), eps, v), reps=2)
         ok = (tuple(X), tuple(Y)) == r.pair == (tuple(X2), tuple(Y2))
         row = (f"| {kind} | {v} | {eps} | {r.size} | {nt} ({ns}) | {tg:.2g} | {to:.3g} | {co:.3g} | {tr:.3g} | {cr:.3g} | {tr / to:.0f}x | "
-               f"{cr / co:.0f}x | {tr / tg:.0f}x | {cp:.3g} | {cp / co:.0f}x | {'identical' if ok else 'DIFFERENT'} |")
+               f"{cr / co:.0f}x | {tr / tg:.0f}x | {cp:.3g} | {cp / co:.0f}x | {cpy:.3g} | {'identical' if ok else 'DIFFERENT'} |")
         print(row, flush=True); mm.append(row)
     if not a.no_write:
         from _results import write_section

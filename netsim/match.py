@@ -285,7 +285,9 @@ def _min_match_blocks(eng, state, g_v, order):
 def _min_match(eng, state, g_v, randomized=False, seed=0, blocks=True):
     "Algorithm 2 from a maximum-match state that contains g_v (Lines 5-15)."
     order = _order(eng, state, g_v, randomized, seed)
-    return (_min_match_blocks if blocks else _min_match_seq)(eng, state, g_v, order)
+    run = getattr(eng, 'run_trials', None)        # an engine may run the trials itself (`06d_match_kernels`: compiled)
+    st = None if run is None else run(state, g_v, order)
+    return st if st is not None else (_min_match_blocks if blocks else _min_match_seq)(eng, state, g_v, order)
 
 # %% ../nbs/06_match_theory.ipynb #f1b810ff
 def _all_min_matches(eng, base, g_v, max_calls=10**6):

@@ -156,10 +156,47 @@ def test_block_trials_equal_one_at_a_time(kind):
     assert n_cmp >= 200
 
 @pytest.fixture
-def lazy_everywhere(monkeypatch):
-    "Queue rank-one updates in every tableau, flushing every 2 (the default only queues for 128+ spanning neurons)."
+def no_kernels(monkeypatch):
+    "The Python half-passes of `06c_match_engine` instead of the compiled ones (what runs on torch tableaus / without numba)."
+    import netsim.match_kernels as mk
+    monkeypatch.setattr(mk, 'KERNELS', False)
+
+@pytest.fixture
+def lazy_everywhere(monkeypatch, no_kernels):
+    "Queue rank-one updates in every tableau, flushing every 2 (the default only queues for 128+ spanning neurons); Python half-passes, which do the updates."
     import netsim.match_fast as mf
     monkeypatch.setattr(mf, 'LAZY_MIN', 1); monkeypatch.setattr(mf, 'LAZY_B', 2)
+
+def test_kernels_are_on():
+    "numba is a dependency: the default CPU engine runs its half-passes compiled (the oracle cases above test that path)."
+    import netsim.match_kernels as mk
+    assert mk.KERNELS and Matcher(torch.randn(5, 2), torch.randn(5, 2)).engine(0.1).kern is mk
+
+@pytest.mark.parametrize('kind', ['exact', 'lowrank', 'generic'])
+def test_python_half_passes_against_oracle(kind, no_kernels):
+    for seed in range(25): max_and_min_against_oracle(*instance(kind, seed))
+
+@pytest.mark.parametrize('kind', ['exact', 'lowrank', 'generic'])
+def test_kernel_giving_up_falls_back(kind, monkeypatch):
+    "Compiled calls that report a non-definite factor (status 2) hand over to the Python path: still the oracle's answers."
+    import netsim.match_kernels as mk
+    calls = [0]
+    def refuse(*a): calls[0] += 1; return 2, False, a[9], a[11], a[16]
+    def refuse_trials(*a): calls[0] += 1; return 2, False, a[9], a[11]
+    monkeypatch.setattr(mk, 'cascade_run', refuse); monkeypatch.setattr(mk, 'trials_run', refuse_trials)
+    for seed in range(10): max_and_min_against_oracle(*instance(kind, seed))
+    assert calls[0] > 0
+
+def test_kernel_cascade_records_long(no_kernels):
+    "On a 120-half-pass cascade the compiled and the Python half-passes give the same records (half-pass; rho to 1e-9)."
+    import netsim.match_kernels as mk
+    A, B, _ = cascade_pair(60, 400, seed=5)
+    p = max_match(A, B, 0.5)
+    mk.KERNELS = True
+    try: c = max_match(A, B, 0.5)
+    finally: mk.KERNELS = False
+    assert c == p == ((), ()) and {v: h for v, (h, _) in c.removed.items()} == {v: h for v, (h, _) in p.removed.items()}
+    assert max(abs(c.removed[v][1] - p.removed[v][1]) for v in c.removed) < 1e-9
 
 def max_and_min_against_oracle(A, B, eps, torch_tableaus=False):
     "max_match and min_match (every v) of a fresh Matcher against the oracle; optionally on torch tableaus (what CUDA runs)."
@@ -209,3 +246,28 @@ def test_fast_keeps_removal_records(seed):
         assert {v: h for v, (h, _) in f.removed.items()} == {v: h for v, (h, _) in p.removed.items()}
         assert max(abs(f.removed[v][1] - p.removed[v][1]) for v in f.removed) < 1e-8
         assert max(abs(a - b) for a, b in zip(f.dist_x + f.dist_y, p.dist_x + p.dist_y)) < 1e-8
+
+@pytest.mark.parametrize('kind,least', [('exact', 20), ('lowrank', 60), ('wide', 100)])
+def test_compiled_trials_equal_python_trials(kind, least):
+    "Algorithm 2's trials in one compiled call (`FastEngine.run_trials`) end in the state the Python one-at-a-time trials reach, for both orders ('generic' instances always have dependent vectors: no compiled trials)."
+    from netsim.match import make_engine, _order, _min_match_seq
+    n_cmp = 0
+    for seed in range(40):
+        if kind == 'wide':
+            rng = np.random.default_rng(stable_seed('match-compiled', seed))
+            d, n, m = 40, int(rng.integers(8, 24)), int(rng.integers(8, 24))    # shared 6-dim part, noise of three sizes
+            U = rng.normal(size=(d, 6))
+            A = U @ rng.normal(size=(6, n)) + rng.normal(size=(d, n)) * rng.choice([0.01, 0.05, 0.3], size=n)
+            B = U @ rng.normal(size=(6, m)) + rng.normal(size=(d, m)) * rng.choice([0.01, 0.05, 0.3], size=m)
+            A, B, eps = torch.tensor(A), torch.tensor(B), float(rng.choice([0.1, 0.3, 0.5]))
+        else: A, B, eps = instance(kind, seed)
+        eng = make_engine(A, B, eps)
+        for g in sorted(eng.members(eng.start())):
+            st = eng.start(watch=g)
+            for randomized in (False, True):
+                order = _order(eng, st, g, randomized, seed)
+                c = eng.run_trials(st, g, order)
+                if c is None: continue                      # dependent vectors: the Python trials run instead
+                assert eng.members(c) == eng.members(_min_match_seq(eng, st, g, order))
+                n_cmp += 1
+    assert n_cmp >= least
