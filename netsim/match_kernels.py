@@ -152,7 +152,6 @@ def trial_compiled(eng, st, U, watch):
 
 def cascade_compiled(eng, st, test_x, test_y, watch=None):
     "`FastEngine._cascade` in one compiled call, deletions left pending: the state, None (watch deleted) or False (not definite: use the Python path)."
-    from netsim.match_engine import PEND_MAX
     tX, tY = st.tX, st.tY
     tX.flush(); tY.flush()
     b = [np.where(tX.alive, tY.d - eng.thr2, -math.inf), np.where(tY.alive, tX.d - eng.thr2, -math.inf)]
@@ -168,9 +167,9 @@ def cascade_compiled(eng, st, test_x, test_y, watch=None):
         if watch is None:                                    # removal records: (half-pass, rho), as `_cascade` keeps them
             rho = np.sqrt(np.maximum(rg[s][:n[s]] + eng.thr2, 0.0)).tolist()
             st.removed.update(zip(gs, zip(rh[s][:n[s]].tolist(), rho)))
-    if n[0] or n[1]:
+    if n[0] or n[1]:             # pending, however many: trials extend the factors from them, `remove` applies them
         st.pend, st.base, st.first = [g[0][:n[0]].tolist(), g[1][:n[1]].tolist()], [(b[0], e[0]), (b[1], e[1])], [None, None]
-        if max(n) > PEND_MAX: eng._apply(st)
+        st.fresh = False
     return st
 
 def trials_compiled(eng, st, watch, order):
