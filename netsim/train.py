@@ -86,6 +86,13 @@ def _status(bad_epoch:int, finite:bool):
     if not finite: return 'failed', 'non-finite weights'
     return 'ok', ''
 
+def _train_forward(model:nn.Module, dev):
+    "What `train_one` calls: a GRUNet on a CPU goes through fused layers (`netsim.gru_fused`, when numba is installed), anything else is the model."
+    if dev.type == 'cpu' and isinstance(model, GRUNet):
+        from netsim import gru_fused
+        if gru_fused.FUSED: return lambda x: gru_fused.grunet_forward(model, x)
+    return model
+
 CHANNELS_LAST_CPU = True   # conv nets without strided 1x1 convs train channels_last (NHWC) on a CPU: 1.36x (PlainNet-5)
 
 def _memory_format(model:nn.Module, dev)->torch.memory_format:
@@ -111,7 +118,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     model = make_model(arch, in_shape, n_out, width, seed=job.seed).to(dev)
     fmt = _memory_format(model, dev)
     model = model.to(memory_format=fmt)
-    opt = make_optimizer(list(model.parameters()), r)
+    opt, fwd = make_optimizer(list(model.parameters()), r), _train_forward(model, dev)
     g = torch.Generator().manual_seed(job.shuffle_seed)
     xtr, ytr = job.xtr.to(dev), job.ytr.to(dev)
     n, bad_epoch = len(xtr), torch.tensor(-1, device=dev)
@@ -123,7 +130,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
         perm = torch.randperm(n, generator=g).to(dev)
         ys, losses, outs = ytr[perm], [], []      # labels gathered once per epoch; inputs per batch (hot in cache when used)
         for s,t in sl:
-            o = model(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
+            o = fwd(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             losses.append(loss.detach()); outs.append(o.detach())
         tot = (torch.stack(losses) * sizes).sum() if sl else torch.zeros((), device=dev)   # the epoch's statistics at its end
@@ -134,7 +141,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     status, reason = _status(int(bad_epoch), _all_finite(sd.values()))
     out = dict(status=status, reason=reason, loss=float(tot)/max(n_seen,1),
                train_acc=int(hits)/max(n_seen,1) if status == 'ok' else float('nan'),
-               test_acc=_accuracy(model, job.xte.to(dev), job.yte.to(dev)) if status == 'ok' else float('nan'),
+               test_acc=_accuracy(fwd, job.xte.to(dev), job.yte.to(dev)) if status == 'ok' else float('nan'),
                state=sd if status == 'ok' else None)
     out['wall_s'] = time.perf_counter() - t0
     return out
