@@ -23,7 +23,8 @@ def _jit(f):
 
 # %% ../nbs/04c_gru_fused.ipynb #e6d106fb
 @_jit
-def _fwd_mid(gi, gh, rz, ghn, n2):
+def _fwd_mid(gi, gh,             # (B, 3H): input and recurrent gate terms of one step
+             rz, ghn, n2):       # in: [r z] (B, 2H); out: gh_n and 2 (gi_n + r gh_n) (B, H)
     "n2 = 2 (gi_n + r * gh_n) (for tanh x = 2 sigmoid(2x) - 1); ghn = gh_n."
     B, H = ghn.shape
     two = np.float32(2.0)
@@ -32,7 +33,8 @@ def _fwd_mid(gi, gh, rz, ghn, n2):
         for j in range(H): n2[b, j] = two * (gi[b, 2 * H + j] + rz[b, j] * ghn[b, j])
 
 @_jit
-def _fwd_post(rz, n, hp, h):
+def _fwd_post(rz,                # (B, 2H): [r z]
+              n, hp, h):         # (B, H): sigmoid(2x) in, n out (in place); previous and new hidden state
     "n = 2 s - 1 in place (s = sigmoid(2x) on entry); h = n + z (hp - n)."
     B, H = n.shape
     two, one = np.float32(2.0), np.float32(1.0)
@@ -41,7 +43,10 @@ def _fwd_post(rz, n, hp, h):
         for j in range(H): h[b, j] = n[b, j] + rz[b, H + j] * (hp[b, j] - n[b, j])
 
 @_jit
-def _bwd_step(dh, dout, rz, n, ghn, hp, first, dgi, dgh, dhz):
+def _bwd_step(dh, dout,          # (B, H): gradient w.r.t. h_t (from step t+1; set if first) and the layer output's
+              rz, n, ghn, hp,    # saved forward values of step t: [r z], n, gh_n, h_(t-1)
+              first,             # t is the last step (dh starts from dout alone)
+              dgi, dgh, dhz):    # outputs: gate pre-activation gradients (B, 3H) for gi and gh, dh * z (B, H)
     "One time step back: dh (+)= dout, then gate gradients dgi, dgh (B, 3H) and dhz = dh * z."
     B, H = n.shape
     one = np.float32(1.0)

@@ -21,7 +21,9 @@ def _jit(f):
 
 # %% ../nbs/06d_match_kernels.ipynb #e0ef2072
 @_jit
-def _extend(M, N, R, nf, nR, L, Y, acc, yv):
+def _extend(M, N,                # tableau: M (spanning x spanning), N (spanning x tested)
+            R, nf, nR,           # deleted spanning slots; rows R[:nf] are in the factors, add R[nf:nR]
+            L, Y, acc, yv):      # factors L (Cholesky of -M[R, R]) and Y = L^-1 N[R, :], running sum, scratch row
     "Append slots R[nf:nR] to L = chol(-M[R, R]) and Y = L^-1 N[R, :], adding the new rows of Y squared to acc; False if not definite."
     kS = N.shape[1]
     for i in range(nf, nR):
@@ -100,7 +102,11 @@ def cascade_run(M0, N0, M1, N1, b0, b1, e0, e1, g0, n0, g1, n1, todo0, todo1, ws
 
 # %% ../nbs/06d_match_kernels.ipynb #290b6e05
 @_jit
-def trials_run(M0, N0, M1, N1, b0, b1, e0, e1, g0, n0, g1, n1, us, ui, ws, wi):
+def trials_run(M0, N0, M1, N1,        # tableaus, as in `cascade_run`
+               b0, b1, e0, e1,        # per side: the state's gaps (updated to the final state's) and error bounds
+               g0, n0, g1, n1,        # per side: deletions g[:n] already accepted (pending), appended to
+               us, ui,                # the order of the trials: side (0 X, 1 Y) and slot of each neuron
+               ws, wi):               # the neuron v: side and slot
     "Trials of Algorithm 2 in the order (us[t] side, ui[t] slot), from accepted deletions g[:n]: (status 0 / 2, ambiguous, n0, n1)."
     kX, kY = N0.shape[1], N1.shape[1]
     L0, Y0, a0, y0 = _factors(M0.shape[0], kX)
