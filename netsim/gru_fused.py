@@ -63,6 +63,16 @@ def _bwd_step(dh, dout,          # (B, H): gradient w.r.t. h_t (from step t+1; s
         for j in range(H): dhz[b, j] = dh[b, j] * rz[b, H + j]
 
 # %% ../nbs/04c_gru_fused.ipynb #5387a540
+_SCRATCH = {}
+
+def _scratch(shape, k):
+    "A float32 CPU buffer of `shape` (slot k), kept for the next call: the backward pass's gate gradients, read only inside it."
+    t = _SCRATCH.get((shape, k))
+    if t is None:
+        if len(_SCRATCH) > 16: _SCRATCH.clear()                 # a few shapes at a time (batch sizes, widths)
+        t = _SCRATCH[(shape, k)] = torch.empty(shape)
+    return t
+
 class GRULayer(torch.autograd.Function):
     "One GRU layer (PyTorch's equations, h0 = 0) over time-major input, with fused gate arithmetic (CPU, float32)."
     @staticmethod
@@ -87,7 +97,7 @@ class GRULayer(torch.autograd.Function):
         X, Wi, Wh, rz, n, ghn, out = ctx.saved_tensors
         T, B, H = out.shape; I = X.shape[2]
         dout = dout.contiguous()
-        dgi, dgh = X.new_empty(T, B, 3 * H), X.new_empty(T, B, 3 * H)
+        dgi, dgh = _scratch((T, B, 3 * H), 0), _scratch((T, B, 3 * H), 1)   # reused: fresh pages would fault in every step
         dh, dhz, zero = X.new_empty(B, H), X.new_empty(B, H), X.new_zeros(B, H)
         dgin, dghn, doutn, rzn, nn_, ghnn, outn = (a.numpy() for a in (dgi, dgh, dout, rz, n, ghn, out))
         dhn, dhzn = dh.numpy(), dhz.numpy()

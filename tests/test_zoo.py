@@ -287,3 +287,12 @@ def test_resume_with_another_version_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         train_zoo(tmp_path/'z', **kw)                                 # nothing left to train: no warning
+
+def test_workers_keep_freed_memory():
+    "Forked workers tell glibc to keep freed blocks for reuse (mallopt); the call says whether it took (glibc Linux: yes)."
+    import multiprocessing as mp, sys
+    from netsim.train import _keep_freed_memory
+    ctx = mp.get_context('fork'); q = ctx.Queue()
+    p = ctx.Process(target=lambda: q.put(_keep_freed_memory())); p.start()
+    took = q.get(timeout=60); p.join()
+    assert took == sys.platform.startswith('linux')
