@@ -412,12 +412,13 @@ def train_jobs(arch:str, in_shape, n_out:int, jobs:list, epochs:int=5, recipe='s
     try:
         if W <= 1:
             nt = torch.get_num_threads()
-            torch.set_num_threads(threads)
+            if threads != nt: torch.set_num_threads(threads)   # only if it changes: setting it restarts the thread pool
             try:
                 for p in parts:
                     for i,res in zip(p, _run_part(key, engine, p)): out[i] = res
                     if on_done: on_done(len(p))
-            finally: torch.set_num_threads(nt)
+            finally:
+                if threads != nt: torch.set_num_threads(nt)
         else:
             with cf.ProcessPoolExecutor(W, mp_context=mp.get_context('fork'), initializer=_worker_init,
                                         initargs=(threads, os.getpid())) as ex:
