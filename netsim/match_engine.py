@@ -140,7 +140,7 @@ FastEngine._dies = _dies
 
 def _cascade(self, st, test_x, test_y, watch=None):
     "Half-passes until nothing fails (Algorithm 1 lines 3-17); None as soon as `watch` is deleted."
-    if self.kern and st.tX.xp is _NumpyOps and not (st.pend[0] or st.pend[1]) and st.tX.nb == st.tX.na and st.tY.nb == st.tY.na:
+    if self._compiled(st) and not (st.pend[0] or st.pend[1]):
         r = self.kern.cascade_compiled(self, st, test_x, test_y, watch)    # one compiled loop, deletions left pending
         if r is not False: return r                                         # False: a factor lost definiteness
     while test_x or test_y:
@@ -178,9 +178,13 @@ FastEngine._trial_start = _trial_start
 
 def run_trials(self, st, watch, order):
     "Algorithm 2's trials in one compiled call (`06d_match_kernels`) when the state allows it; None: use the Python trials."
-    if not (self.kern and st.tX.xp is _NumpyOps and st.tX.nb == st.tX.na and st.tY.nb == st.tY.na): return None
-    return self.kern.trials_compiled(self, st, watch, order)
+    return self.kern.trials_compiled(self, st, watch, order) if self._compiled(st) else None
 FastEngine.run_trials = run_trials
+
+def _compiled(self, st):
+    "Can the compiled half-passes run on state st? Numpy tableaus (CPU), numba, and no dependent vectors on either side."
+    return bool(self.kern) and st.tX.xp is _NumpyOps and st.tX.nb == st.tX.na and st.tY.nb == st.tY.na
+FastEngine._compiled = _compiled
 
 def _first(self, st, s):
     "First half-pass on side s of every one-neuron trial, by deleted slot r: (fails[r], ambiguous[r], pivot ok[r])."
@@ -199,7 +203,7 @@ def _trial(self, st, U, watch):
     if st.trials * (len(st.pend[0]) + len(st.pend[1])) > PEND_WORK: self._apply(st)   # tried often: apply pending
     tabs = (st.tY, st.tX)                                      # the tableau that tests each side: X (0), Y (1)
     if st.tY.nb < st.tY.na or st.tX.nb < st.tX.na: return None # dependents would re-enter the basis
-    if self.kern and st.tX.xp is _NumpyOps: return self.kern.trial_compiled(self, st, U, watch)   # one compiled loop
+    if self._compiled(st): return self.kern.trial_compiled(self, st, U, watch)   # one compiled loop
     loc, ix, xp = (st.lx, st.ly), self.mt._ix, st.tX.xp
     new = [[loc[0][g] for g in U if g in loc[0]], [loc[1][g] for g in U if g in loc[1]]]
     gone = [st.pend[0] + new[0], st.pend[1] + new[1]]          # slots gone since the tableaus were made
