@@ -48,7 +48,8 @@ class FastEngine:
         xs, ys = [g for g in S if g < self.n], [g for g in S if g >= self.n]
         st = self._plain_start(xs, ys, watch)                  # a few passes on fresh factorisations, then tableaus
         if st is not False: return st
-        st = _State(xs, ys, self.mt._tab(xs, ys), self.mt._tab(ys, xs))
+        L, Q = self._fac0 or (None, None)                       # the first half-pass's factor: span Y, tests X, as here
+        st = _State(xs, ys, self.mt._tab(xs, ys), self.mt._tab(ys, xs, L, Q))
         if watch is not None:                                   # run Algorithm 1 as a trial: no tableau updates
             gone = self._trial(st, [], watch)
             if gone is True: return None
@@ -86,6 +87,7 @@ def _plain_start(self, xs, ys, watch, rounds=3):
     G, xp = (mt.G, _TorchOps) if mt.Gn is None else (mt.Gn, _NumpyOps)
     side, k, pmin, test, half = [list(xs), list(ys)], (len(ys), len(xs)), [1.0, 1.0], [True, True], 0
     fac, removed = [None, None], {}                             # per side: (span, its Cholesky factor); removal records
+    self._fac0 = None                                           # the first half-pass's (L, G_XY L^-T), for `start`
     while test[0] or test[1]:
         if half >= 2 * rounds: return False                    # a long cascade: tableaus update faster
         for s in (0, 1):
@@ -96,6 +98,7 @@ def _plain_start(self, xs, ys, watch, rounds=3):
                 r = xp.resid(G, xp.idx(T, G), xp.idx(S, G))
                 if r is None or not r[1] > RANK_TOL ** 2: return False   # dependent vectors: tableaus handle them
                 d, pmin[s], fac[s] = r[0], min(pmin[s], r[1]), (T, r[2])
+                if half == 1 and r[3] is not None: self._fac0 = (r[2], r[3])   # (Q is used only by `start`, once)
             else: d = xp.ones(len(S), G) * 1.0                 # no span: every vector fails
             gap = d - self.thr2
             if xp.near(gap, 8 * max(1, k[s]) * _U / max(pmin[s], 1e-300)): self.ambiguous = True   # as `_Tab.delta`
@@ -284,7 +287,7 @@ FastEngine._recheck = _recheck
 def result(self, state, zeros=()):
     "MatchResult of a state, with distances from fresh tableaus."
     if isinstance(state, tuple): return PlainEngine.result(self._plain(), state, zeros)
-    X = sorted(g for g in state.xs if g in state.members); Y = sorted(g for g in state.ys if g in state.members)
+    X = sorted(g for g in state.xs if g in state.members); Y = sorted(g for g in state.ys if g in state.members); n = self.n
     own = state.fresh and X == state.xs and Y == state.ys      # the state's tableaus are fresh ones on exactly X and Y
     dx = list(map(_sqrt0, (state.tY if own else self.mt._tab(Y, X)).d.tolist())) if X else []
     dy = list(map(_sqrt0, (state.tX if own else self.mt._tab(X, Y)).d.tolist())) if Y else []
@@ -293,7 +296,7 @@ def result(self, state, zeros=()):
     dx, dy = dx + [0.0] * (len(X) - len(dx)), dy + [0.0] * (len(Y) - len(dy))
     dist = dict(zip(X, dx)) | dict(zip(Y, dy))
     return MatchResult(X, [g - self.n for g in Y], self.eps, tuple(dist[g] for g in sorted(X)),
-                       tuple(dist[g] for g in sorted(Y)), {neuron_name(g, self.n): r for g, r in state.removed.items()})
+                       tuple(dist[g] for g in sorted(Y)), {('a', g) if g < n else ('b', g - n): r for g, r in state.removed.items()})
 FastEngine.result = result
 
 def _plain(self):

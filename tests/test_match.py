@@ -1,5 +1,5 @@
 "Subspace match: the fast and plain engines against a brute-force oracle (all pairs of subsets) on random instances."
-import math, random
+import math, os, random, subprocess, sys
 import numpy as np
 import pytest
 import torch
@@ -198,6 +198,24 @@ def test_kernel_cascade_records_long(no_kernels):
     assert c == p == ((), ()) and {v: h for v, (h, _) in c.removed.items()} == {v: h for v, (h, _) in p.removed.items()}
     assert max(abs(c.removed[v][1] - p.removed[v][1]) for v in c.removed) < 1e-9
 
+def test_kernel_cascade_rebuilds_at_half(no_kernels, monkeypatch):
+    "A cascade on 300 slots stops when half are gone, rebuilds smaller tableaus and goes on: same records as Python."
+    import netsim.match_kernels as mk
+    A, B, _ = cascade_pair(150, 600, seed=7)
+    p = max_match(A, B, 0.5)
+    stops, run = [], mk.cascade_run
+    def counted(*a):
+        r = run(*a); stops.append(r[0]); return r
+    monkeypatch.setattr(mk, 'cascade_run', counted)
+    mk.KERNELS = True
+    try: c = max_match(A, B, 0.5); l = max_match(A[:, :40], B[:, :40], 0.5)
+    finally: mk.KERNELS = False
+    assert stops == [3, 0, 0]          # 300 slots: stop at 150 (before an X half-pass); 150 and 80 < REBUILD_MIN: no stop
+    assert c == p == ((), ()) and {v: h for v, (h, _) in c.removed.items()} == {v: h for v, (h, _) in p.removed.items()}
+    assert max(abs(c.removed[v][1] - p.removed[v][1]) for v in c.removed) < 1e-9
+    assert len(c.removed) == 300 and max(h for h, _ in c.removed.values()) > 280   # a long cascade, across the rebuild
+    assert l == max_match(A[:, :40], B[:, :40], 0.5, method='plain')
+
 def max_and_min_against_oracle(A, B, eps, torch_tableaus=False):
     "max_match and min_match (every v) of a fresh Matcher against the oracle; optionally on torch tableaus (what CUDA runs)."
     n, m = A.shape[1], B.shape[1]
@@ -271,3 +289,13 @@ def test_compiled_trials_equal_python_trials(kind, least):
                 assert eng.members(c) == eng.members(_min_match_seq(eng, st, g, order))
                 n_cmp += 1
     assert n_cmp >= least
+
+def test_cpu_matcher_keeps_freed_memory():
+    "A CPU Matcher asks glibc (once per process) to keep freed blocks for reuse, unless NETSIM_KEEP_MEMORY=0."
+    import sys, netsim.match_fast as mf
+    Matcher(torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 2, dtype=torch.float64))
+    if mf.KEEP_FREED_MEMORY and sys.platform.startswith('linux'): assert mf._KEPT == [True]
+    code = ("import torch, netsim.match_fast as mf; mf.Matcher(torch.randn(9, 2), torch.randn(9, 2)); "
+            "assert not mf.KEEP_FREED_MEMORY and mf._KEPT == []")
+    env = dict(os.environ, NETSIM_KEEP_MEMORY='0')
+    assert subprocess.run([sys.executable, '-c', code], env=env).returncode == 0
