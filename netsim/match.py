@@ -326,18 +326,24 @@ def make_engine(A, B, eps, method='fast', tol=TOL, device=None):
 def _engine(A, B, eps, method, tol, device):
     return A.engine(eps, tol) if hasattr(A, 'engine') and B is None else make_engine(A, B, eps, method, tol, device)
 
-_BLAS = []   # threadpoolctl's controller of the loaded BLAS libraries, made on first use
+_BLAS = []   # threadpoolctl controllers of the loaded BLAS libraries, made on first use
 
 class one_thread:
     "Context in which torch and numpy/scipy's BLAS use one CPU thread: the many small factorisations run far faster so on a busy machine."
     def __enter__(self):
-        self.n = torch.get_num_threads(); torch.set_num_threads(1)
+        self.n = torch.get_num_threads()
+        if self.n != 1: torch.set_num_threads(1)             # (only on a change: setting it restarts torch's pool)
         if not _BLAS:
             from threadpoolctl import ThreadpoolController
             import scipy.linalg                              # load scipy's BLAS too, so that it is limited as well
-            _BLAS.append(ThreadpoolController())
-        self.lim = _BLAS[0].limit(limits=1, user_api='blas'); self.lim.__enter__()
-    def __exit__(self, *a): self.lim.__exit__(*a); torch.set_num_threads(self.n)
+            _BLAS.extend(ThreadpoolController().select(user_api='blas').lib_controllers)
+        self.old = [c.get_num_threads() for c in _BLAS]      # per library, a couple of microseconds (limit() took 15 us)
+        for c, o in zip(_BLAS, self.old):
+            if o != 1: c.set_num_threads(1)
+    def __exit__(self, *a):
+        for c, o in zip(_BLAS, self.old):
+            if o != 1: c.set_num_threads(o)
+        if self.n != 1: torch.set_num_threads(self.n)
 
 FALLBACKS = [0]   # how many calls the fast engine handed to the plain one (tests keep this rare)
 

@@ -92,8 +92,9 @@ class _NumpyOps:
     sub = staticmethod(lambda G, I, J: G.take(I, 0).take(J, 1))                        # G[I][:, J], 3x faster than fancy indexing
     @staticmethod
     def block(G, I, J):
-        "G[I][:, J] to read: a view when I and J are runs of consecutive indices (no copy), else `sub`."
-        run = lambda K: len(K) > 0 and K[-1] - K[0] == len(K) - 1 and (len(K) < 3 or bool((K[1:] > K[:-1]).all()))
+        "G[I][:, J] to read: a view when I and J are runs of consecutive indices (no copy) and the block is large, else `sub`."
+        if len(I) * len(J) < 1 << 16: return _NumpyOps.sub(G, I, J)   # small: the checks cost more than the copy
+        run = lambda K: K[-1] - K[0] == len(K) - 1 and (len(K) < 3 or bool((K[1:] > K[:-1]).all()))
         if run(I) and run(J): return G[I[0]:I[-1] + 1, J[0]:J[-1] + 1]
         return _NumpyOps.sub(G, I, J)
     rows = staticmethod(lambda N, R: N.take(R, 0))                                    # N[R, :]
