@@ -299,3 +299,17 @@ def test_cpu_matcher_keeps_freed_memory():
             "assert not mf.KEEP_FREED_MEMORY and mf._KEPT == []")
     env = dict(os.environ, NETSIM_KEEP_MEMORY='0')
     assert subprocess.run([sys.executable, '-c', code], env=env).returncode == 0
+
+def test_one_thread_sets_and_restores():
+    "one_thread: one BLAS thread per loaded library and one torch thread inside, the previous counts after."
+    from netsim.match import one_thread, _BLAS
+    with one_thread(): pass
+    old, t = [c.get_num_threads() for c in _BLAS], torch.get_num_threads()
+    try:
+        for c in _BLAS: c.set_num_threads(2)
+        torch.set_num_threads(2)
+        with one_thread(): assert [c.get_num_threads() for c in _BLAS] == [1] * len(_BLAS) and torch.get_num_threads() == 1
+        assert [c.get_num_threads() for c in _BLAS] == [2] * len(_BLAS) and torch.get_num_threads() == 2
+    finally:
+        for c, o in zip(_BLAS, old): c.set_num_threads(o)
+        torch.set_num_threads(t)
