@@ -267,8 +267,8 @@ def _derive(self, st, gone, base):
     return new
 FastEngine._derive = _derive
 
-def _apply(self, st):
-    "Apply a state's pending deletions in place (fresh tableaus on the members, or reverse sweeps on copies); recheck it."
+def _apply(self, st, recheck=True):
+    "Apply a state's pending deletions in place (fresh tableaus on the members, or reverse sweeps on copies); recheck it (a finished match)."
     if not (st.pend[0] or st.pend[1]): return
     if 2 * len(st.members) <= len(st.xs) + len(st.ys):
         xs, ys = [g for g in st.xs if g in st.members], [g for g in st.ys if g in st.members]
@@ -279,7 +279,7 @@ def _apply(self, st):
         for s, side in ((0, 'x'), (1, 'y')):
             if st.pend[s]: self._drop(st, side, self.mt._ix(st.pend[s]))
     st.pend, st.base, st.first = [[], []], None, [None, None]
-    self._recheck(st)
+    if recheck: self._recheck(st)
 FastEngine._apply = _apply
 
 def _recheck(self, st):

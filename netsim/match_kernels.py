@@ -214,11 +214,8 @@ def cascade_compiled(eng, st, test_x, test_y, watch=None):
     if n[0] or n[1]:             # pending, however many: trials extend the factors from them, `remove` applies them
         st.pend, st.base, st.first = [g[0][:n[0]].tolist(), g[1][:n[1]].tolist()], [(b[0], e[0]), (b[1], e[1])], [None, None]
         st.fresh = False
-    if status >= 3:              # half the slots are gone: fresh tableaus on the rest, then the cascade goes on
-        xs, ys = [g for g in st.xs if g in st.members], [g for g in st.ys if g in st.members]
-        st.xs, st.ys, st.tX, st.tY = xs, ys, eng.mt._tab(xs, ys), eng.mt._tab(ys, xs)
-        st.lx, st.ly = {g: i for i, g in enumerate(xs)}, {g: i for i, g in enumerate(ys)}
-        st.pend, st.base, st.first, st.fresh = [[], []], None, [None, None], True
+    if status >= 3:              # half the slots are gone: fresh tableaus on the rest (not a finished match: no recheck)
+        eng._apply(st, recheck=False)
         return eng._cascade(st, status == 3, status == 4, watch)
     return st
 
