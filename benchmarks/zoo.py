@@ -127,6 +127,8 @@ def main():
     ap.add_argument('--loop-threads', type=int, default=None, help="torch threads of the plain loop (default: torch's default)")
     ap.add_argument('--no-write', action='store_true', help='do not update benchmarks/RESULTS.md')
     ap.add_argument('--no-vmap', action='store_true', help="skip the vmap column where 'auto' picks another engine")
+    ap.add_argument('--scale', choices=['zoo', 'small'], default='zoo',
+                    help="steps per model: 'zoo' (8-32 batches; a real zoo trains hundreds) or 'small' (2-8: per-model set-up weighs more)")
     a = ap.parse_args()
     dev = resolve_device(a.device)
     import os
@@ -138,7 +140,8 @@ def main():
     Ms = [int(m) for m in a.Ms.split(',')] if a.Ms else ([1, 16, 64] if a.quick else [1, 16, 64, 256])
     gpu = dev.type == 'cuda'
     # examples per model and epochs: enough batches that init and evaluation are not everything
-    scale = {'mlp4': (512, 2), 'plain5': (256, 1), 'gru2': (256, 1)} if not gpu else \
+    scale = ({'mlp4': (2048, 2), 'plain5': (512, 2), 'gru2': (1024, 2)} if a.scale == 'zoo' else
+             {'mlp4': (512, 2), 'plain5': (256, 1), 'gru2': (256, 1)}) if not gpu else \
             {'mlp4': (4096, 4), 'plain5': (2048, 4), 'gru2': (2048, 4)}   # GPU: closer to a real zoo's steps per model
     if a.quick: scale = {k: (n//2, e) for k,(n,e) in scale.items()}
     bs, n_test = 128, 64
@@ -183,6 +186,7 @@ def main():
         from _results import write_section
         full = a.Ms is None and a.archs == 'mlp4,plain5,gru2'
         kind = 'GPU' if gpu else 'CPU, quick' if a.quick else 'CPU, full' if full else 'CPU, partial'
+        if not gpu and a.scale == 'small': kind += ', small scale'
         write_section(f"zoo training throughput ({kind})", '\n'.join(lines))
 
 if __name__ == '__main__': main()
