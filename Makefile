@@ -8,9 +8,11 @@ PIP   := $(VENV)/bin/pip
 # torch is pinned to the CPU wheel and installed in the same pip call as everything that depends on it.
 PINS  := "torch==2.13.0" "nbdev==2.4.14" "execnb<0.2" "fastcore>=1.8,<2"
 STAMP := $(VENV)/.netsim-installed
-# OpenMP threads sleep instead of spinning while they wait: tests run two workers on two cores, and spinning threads
-# slow every multi-threaded torch call on a busy machine by up to 40x (benchmarks/zoo.py). A value set by the caller wins.
+# OpenMP threads spin only briefly (about a microsecond, GNU OpenMP) and then sleep while they wait: tests run two workers
+# on two cores, and long-spinning threads slow every multi-threaded torch call on a busy machine by up to 40x
+# (benchmarks/zoo.py), while sleeping at once costs a wake-up per operation. Values set by the caller win.
 export OMP_WAIT_POLICY ?= PASSIVE
+export GOMP_SPINCOUNT ?= 1000
 
 .PHONY: setup data sweep test test-fast test-slow sync-check docs clean
 

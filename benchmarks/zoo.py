@@ -7,8 +7,9 @@ each model with its own seed, its own data subset and its own shuffling, trained
 * `ours`   - `netsim.train.train_jobs(engine='auto')` (what `train_zoo` uses; the engine it picks is shown).
 * `vmap`   - `train_jobs(engine='vmap')` (the stacked engine), shown for reference whatever 'auto' picks.
 
-On a shared machine, set OMP_WAIT_POLICY=PASSIVE: with OpenMP's default spinning, every multi-threaded column (the
-loop, the peak, `ours` with fewer models than cores) collapses under load (measured 40x at load average 10).
+netsim is imported before torch, so its OpenMP setting applies (`netsim/__init__.py`: passive waiting after a spin of
+about a microsecond): with OpenMP's default long spin, every multi-threaded column (the loop, the peak, `ours` with
+fewer models than cores) collapses under load (measured 40x at load average 10).
 
 GFLOP/s counts the training FLOPs (forward + backward, `torch.utils.flop_counter`) plus the test forward passes, and is
 given as a fraction of this machine's float32 matmul peak, measured in the same run (torch, one thread per core).
@@ -17,6 +18,7 @@ Run from the repo root:  .venv/bin/python benchmarks/zoo.py [--quick] [--device 
 """
 import argparse, math, sys, time
 from pathlib import Path
+import netsim                           # before torch: its OpenMP wait setting must be in place when torch starts
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
@@ -150,7 +152,7 @@ def main():
              + (f"{os.cpu_count()} single-threaded processes at once: {ppeak:.0f} GFLOP/s (what the workers could reach; "
                 f"% of that = % of peak x {peak/ppeak:.2f}); " if dev.type == 'cpu' else '') +
              f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (active)')}. "
+             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (active)')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}. "
              f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU (`netsim.train.train_jobs`, workers='auto') "
              f"trains the models single-threaded in {os.cpu_count()} forked worker processes, or, with fewer models (stacks) than "
              f"cores, in this process with the spare cores as torch threads. `vmap` stacks are capped by the memory budget "
@@ -180,8 +182,7 @@ def main():
               "M < 16: best of 16 // M runs of each column, the loop's and ours interleaved. "
               "`ours` = `netsim.train.train_jobs(engine='auto')`; `loop` = a plain per-model PyTorch loop "
               "(see `plain_loop` in `benchmarks/zoo.py`). Machine shared with other jobs: compare ratios within a row."]
-    env = f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} " if 'OMP_WAIT_POLICY' in os.environ else ''
-    lines.append(f"Command: `{env}.venv/bin/python benchmarks/zoo.py {' '.join(sys.argv[1:])}`")
+    lines.append(f"Command: `.venv/bin/python benchmarks/zoo.py {' '.join(sys.argv[1:])}`")
     if not a.no_write:
         from _results import write_section
         full = a.Ms is None and a.archs == 'mlp4,plain5,gru2'

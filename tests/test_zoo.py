@@ -296,3 +296,12 @@ def test_workers_keep_freed_memory():
     p = ctx.Process(target=lambda: q.put(_keep_freed_memory())); p.start()
     took = q.get(timeout=60); p.join()
     assert took == sys.platform.startswith('linux')
+
+@pytest.mark.parametrize('env, want', [({}, ('PASSIVE', '1000')), ({'OMP_WAIT_POLICY': 'passive'}, ('passive', '1000')),
+                                        ({'OMP_WAIT_POLICY': 'ACTIVE'}, ('ACTIVE', None)), ({'GOMP_SPINCOUNT': '0'}, ('PASSIVE', '0'))])
+def test_import_sets_openmp_waiting(env, want):
+    "`import netsim` makes OpenMP threads wait passively after a short spin, unless the user set either variable."
+    base = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
+    out = subprocess.run([sys.executable, '-c', "import os, netsim; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"],
+                         env=base | env, capture_output=True, text=True, check=True).stdout.split()
+    assert tuple(None if o == 'None' else o for o in out) == want
