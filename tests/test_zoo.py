@@ -300,7 +300,7 @@ def test_workers_keep_freed_memory():
 @pytest.mark.parametrize('env, want', [({}, ('PASSIVE', '1000')), ({'OMP_WAIT_POLICY': 'passive'}, ('passive', '1000')),
                                         ({'OMP_WAIT_POLICY': 'ACTIVE'}, ('ACTIVE', None)), ({'GOMP_SPINCOUNT': '0'}, ('PASSIVE', '0'))])
 def test_import_sets_openmp_waiting(env, want):
-    "`import netsim` makes OpenMP threads wait passively after a short spin, unless the user set either variable."
+    "`import netsim` makes OpenMP threads wait passively after a short spin, unless the user chose a spin count or active waiting."
     base = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
     out = subprocess.run([sys.executable, '-c', "import os, netsim; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"],
                          env=base | env, capture_output=True, text=True, check=True).stdout.split()
