@@ -8,7 +8,7 @@ PIP   := $(VENV)/bin/pip
 # torch is pinned to the CPU wheel and installed in the same pip call as everything that depends on it.
 PINS  := "torch==2.13.0" "nbdev==2.4.14" "execnb<0.2" "fastcore>=1.8,<2"
 STAMP := $(VENV)/.netsim-installed
-# OpenMP threads spin only briefly (about a microsecond, GNU OpenMP) and then sleep while they wait: tests run two workers
+# OpenMP threads spin only briefly (GNU OpenMP: 1000 spins, about 10 us) and then sleep while they wait: tests run two workers
 # on two cores, and long-spinning threads slow every multi-threaded torch call on a busy machine by up to 40x
 # (benchmarks/zoo.py), while sleeping at once costs a wake-up per operation. Values set by the caller win.
 export OMP_WAIT_POLICY ?= PASSIVE

@@ -8,7 +8,7 @@ each model with its own seed, its own data subset and its own shuffling, trained
 * `vmap`   - `train_jobs(engine='vmap')` (the stacked engine), shown for reference whatever 'auto' picks.
 
 netsim is imported before torch, so its OpenMP setting applies (`netsim/__init__.py`: passive waiting after a spin of
-about a microsecond): with OpenMP's default long spin, every multi-threaded column (the loop, the peak, `ours` with
+about 10 us): with OpenMP's default long spin, every multi-threaded column (the loop, the peak, `ours` with
 fewer models than cores) collapses under load (measured 40x at load average 10).
 
 GFLOP/s counts the training FLOPs (forward + backward, `torch.utils.flop_counter`) plus the test forward passes, and is
