@@ -88,7 +88,7 @@ def _status(bad_epoch:int, finite:bool):
 
 def _train_forward(model:nn.Module, dev):
     "What `train_one` calls: a GRUNet on a CPU goes through fused layers (`netsim.gru_fused`, when numba is installed), anything else is the model."
-    if dev.type == 'cpu' and isinstance(model, GRUNet):
+    if dev.type == 'cpu' and isinstance(model, GRUNet) and model.head.weight.dtype == torch.float32:
         from netsim import gru_fused
         if gru_fused.FUSED: return lambda x: gru_fused.grunet_forward(model, x)
     return model
@@ -380,7 +380,7 @@ def train_jobs(arch:str, in_shape, n_out:int, jobs:list, epochs:int=5, recipe='s
                engine:str='auto',    # 'loop', 'vmap' or 'auto' (`pick_engine`)
                max_stack:int=256,    # most models in one stack
                on_done=None,         # called with the number of models just finished
-               workers='auto',       # CPU only: worker processes ('auto': one per core, spare cores as threads; N: N single-threaded)
+               workers='auto',       # CPU only: single-threaded worker processes ('auto': one per core, or this process with every core for one part; N: N)
                mem_budget=None       # bytes all stacks together may use (None: `memory_budget`)
               )->list:
     "Train `jobs` (any sizes); one result dict per job, in order."
@@ -403,9 +403,9 @@ def train_jobs(arch:str, in_shape, n_out:int, jobs:list, epochs:int=5, recipe='s
             step = min(cap, max(1, -(-len(idx) // W)))
             parts += [idx[s:s+step] for s in range(0, len(idx), step)]
     W = min(len(parts), Wmax)
-    # workers='auto' and fewer parts than cores: the parts get the spare cores as torch threads (one part: all of them,
-    # in this process); an explicit `workers` trains every part single-threaded, whatever the number of jobs
-    threads = torch.get_num_threads() if dev.type != 'cpu' else (max(1, cores // max(1, W)) if workers == 'auto' else 1)
+    # workers='auto' and one part: this process with every core as a torch thread. Forked workers are single-threaded:
+    # GNU OpenMP hangs a child forked after the parent used its threads. An explicit `workers` is always single-threaded.
+    threads = torch.get_num_threads() if dev.type != 'cpu' else (cores if workers == 'auto' and W <= 1 else 1)
     key = next(_KEYS)
     _SHARED[key] = ((arch, in_shape, n_out, epochs, r, batch_size, width, dev, budget), jobs)
     out = [None]*len(jobs)

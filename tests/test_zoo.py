@@ -305,3 +305,69 @@ def test_import_sets_openmp_waiting(env, want):
     out = subprocess.run([sys.executable, '-c', "import os, netsim; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"],
                          env=base | env, capture_output=True, text=True, check=True).stdout.split()
     assert tuple(None if o == 'None' else o for o in out) == want
+
+def _word_jobs(n=2, m=160, T_=9, I=11):
+    "Random one-hot 'words' (right-padded) with 3 classes: GRU jobs without a dataset on disk."
+    g, out = torch.Generator().manual_seed(7), []
+    for i in range(n):
+        L = torch.randint(1, T_ + 1, (m + 40,), generator=g)
+        x = torch.nn.functional.one_hot(torch.randint(0, I, (m + 40, T_), generator=g), I).float()
+        x *= (torch.arange(T_)[None, :] < L[:, None])[..., None]
+        y = torch.randint(0, 3, (m + 40,), generator=g)
+        out.append(Job(500 + i, 600 + i, x[:m], y[:m], x[m:], y[m:]))
+    return out
+
+def test_gru_weights_do_not_depend_on_thread_count():
+    "A GRU trained alone on every core (its batch's rows in blocks, one thread each) gets the single-threaded weights, bit for bit."
+    jobs, nt = _word_jobs(), torch.get_num_threads()
+    kw = dict(epochs=2, batch_size=128, device='cpu', engine='loop', width=0.5)
+    one = train_jobs('gru2', (9, 11), 3, jobs, workers=1, **kw)
+    torch.set_num_threads(2)
+    try: alone = [train_one('gru2', (9, 11), 3, j, 2, 'sgd', 128, 0.5, 'cpu') for j in jobs]
+    finally: torch.set_num_threads(nt)
+    for a, b in zip(one, alone):
+        assert a['status'] == b['status'] == 'ok'
+        for k in a['state']: assert torch.equal(a['state'][k], b['state'][k]), k
+
+FORK_GRU = r'''
+import os, sys, torch
+import netsim.gru_fused as gf
+from netsim.models import make_model
+torch.set_num_threads(2)
+m = make_model('gru2', (8, 10), 3, seed=0)
+x = torch.nn.functional.one_hot(torch.randint(0, 10, (128, 8), generator=torch.Generator().manual_seed(0)), 10).float()
+ref = gf.grunet_forward(m, x)                       # the parent's row blocks run in its thread pool
+assert len(gf._blocks(128)) == 2 and os.getpid() in gf._POOL
+pid = os.fork()
+if pid == 0:                                        # like a zoo worker: single-threaded torch (OpenMP cannot restart after fork)
+    torch.set_num_threads(1)
+    ok = torch.equal(gf.grunet_forward(m, x), ref)  # one block, in this thread
+    ok &= gf._pool(2).submit(int, 7).result() == 7   # the copied pool has no threads: a fresh one must be made
+    os._exit(0 if ok and list(gf._POOL) == [os.getpid()] else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+'''
+
+def test_gru_thread_pool_survives_fork():
+    "A process forked after the fused GRU ran its blocks in threads makes its own pool (a copied one would hang) and gets the same outputs."
+    r = subprocess.run([sys.executable, '-c', FORK_GRU], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+FORK_THREADS = r'''
+import os, torch
+from netsim.data import load_dataset, solution_classes
+from netsim.train import Job, train_jobs
+os.cpu_count = lambda: 4                      # a machine with more cores than parts: 2 jobs, 4 "cores"
+torch.set_num_threads(2)
+(torch.randn(512, 512) @ torch.randn(512, 512)).sum().item()   # the parent's OpenMP threads are up
+ds = load_dataset('digits'); sc = solution_classes(ds, 'disjoint', k=2)[0]
+xtr, ytr, xte, yte = sc.data(ds)
+jobs = [Job(i, i, xtr[:64], ytr[:64], xte, yte) for i in range(2)]
+res = train_jobs('mlp4', ds.in_shape, 2, jobs, epochs=1, batch_size=32, width=0.1, device='cpu', engine='loop', workers='auto')
+assert all(r['status'] == 'ok' for r in res)
+'''
+
+def test_forked_workers_do_not_hang_with_spare_cores():
+    "Fewer parts than cores: forked workers must not start OpenMP threads (a child forked after the parent used them hangs)."
+    r = subprocess.run([sys.executable, '-c', FORK_THREADS], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
