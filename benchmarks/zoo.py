@@ -154,8 +154,8 @@ def main():
              f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (active)')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}. "
              f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU (`netsim.train.train_jobs`, workers='auto') "
-             f"trains the models single-threaded in {os.cpu_count()} forked worker processes, or, with fewer models (stacks) than "
-             f"cores, in this process with the spare cores as torch threads. `vmap` stacks are capped by the memory budget "
+             f"trains the models single-threaded in up to {os.cpu_count()} forked worker processes, or, with a single model (stack), "
+             f"in this process with every core as a torch thread. `vmap` stacks are capped by the memory budget "
              f"(`netsim.train.memory_budget`: half the available RAM over all workers). `load` = 1-minute load average after the row.", "",
              "| arch | M | examples x epochs / model | loop models/s | ours models/s | ours/loop | ours engine | vmap models/s | ours GFLOP/s | ours % of peak | loop % of peak | load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
