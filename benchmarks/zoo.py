@@ -9,7 +9,7 @@ each model with its own seed, its own data subset and its own shuffling, trained
 
 netsim is imported before torch, so its OpenMP setting applies (`netsim/__init__.py`: passive waiting after a spin of
 about 10 us): with OpenMP's default long spin, every multi-threaded column (the loop, the peak, `ours` with
-fewer models than cores) collapses under load (measured 40x at load average 10).
+a single model) collapses under load (measured 40x at load average 10).
 
 GFLOP/s counts the training FLOPs (forward + backward, `torch.utils.flop_counter`) plus the test forward passes, and is
 given as a fraction of this machine's float32 matmul peak, measured in the same run (torch, one thread per core).

@@ -234,7 +234,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
               engine:str='auto',        # 'auto', 'loop' or 'vmap' (see `netsim.train.pick_engine`)
               max_stack:int=256,        # most models trained in one stack (also capped by `mem_budget`)
               shard=None,               # (i, n): train only chunks c with c % n == i
-              workers='auto',           # CPU worker processes ('auto': one per core, spare cores as threads)
+              workers='auto',           # CPU worker processes ('auto': one per core, or this process on every core for one part)
               mem_budget=None           # bytes the stacks may use (None: half the available memory, see `netsim.train.memory_budget`)
              )->Zoo:
     "Train (or resume) a zoo of `models_per_class` models per solution class; returns the `Zoo`."
@@ -332,7 +332,7 @@ def zoo_cli(argv=None):
     p.add_argument('--chunk', type=int, default=128, help='models per stored chunk')
     p.add_argument('--engine', default='auto', choices=['auto', 'loop', 'vmap'])
     p.add_argument('--shard', default=None, help='I/N: train only chunks c with c %% N == I')
-    p.add_argument('--workers', default='auto', help="CPU worker processes, each training models single-threaded (default auto: one per core; with fewer models than cores the spare cores become threads)")
+    p.add_argument('--workers', default='auto', help="CPU worker processes, each training models single-threaded (default auto: one per core; a single model or stack trains in this process on every core)")
     p.add_argument('--out', required=True, help='zoo directory')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     a = p.parse_args(argv)
