@@ -96,10 +96,11 @@ def _bwd_step(dh, dout,          # (B, H): gradient w.r.t. h_t (from step t+1; s
             for j in range(3 * H): sgh[b, j] += dgh[b, j]
 
 # %% ../nbs/04c_gru_fused.ipynb #3e8a1c55
-def _sgemm_address()->int:
+def _sgemm_address(mkl:bool=True)->int:   # try MKL's first (False: SciPy's directly)
     "Address of a Fortran sgemm: MKL's inside torch (what torch.addmm calls on this build), else SciPy's."
     import ctypes
-    try: return ctypes.cast(ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), 'lib', 'libtorch_cpu.so')).sgemm_, ctypes.c_void_p).value
+    try:
+        if mkl: return ctypes.cast(ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), 'lib', 'libtorch_cpu.so')).sgemm_, ctypes.c_void_p).value
     except (OSError, AttributeError): pass
     from numba.extending import get_cython_function_address
     return get_cython_function_address('scipy.linalg.cython_blas', 'sgemm')
