@@ -1,4 +1,4 @@
-__version__ = "0.1.3"
+__version__ = "0.1.4"
 
 import os
 # OpenMP threads that spin while waiting make every multi-threaded torch call collapse on a busy machine (measured 40x

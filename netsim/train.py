@@ -15,6 +15,7 @@ from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
 from .models import make_model, resolve_device, GRUNet
+from .mlp_fused import fused_sgd
 
 # %% ../nbs/04_zoo.ipynb #74c623f5
 RECIPES = {
@@ -118,7 +119,8 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     model = make_model(arch, in_shape, n_out, width, seed=job.seed).to(dev)
     fmt = _memory_format(model, dev)
     model = model.to(memory_format=fmt)
-    opt, fwd = make_optimizer(list(model.parameters()), r), _train_forward(model, dev)
+    fwd, sgd = _train_forward(model, dev), fused_sgd(model, r)     # sgd: an MLP's hand-written SGD step (`04d_mlp_fused`)
+    opt = make_optimizer(list(model.parameters()), r) if sgd is None else None
     g = torch.Generator().manual_seed(job.shuffle_seed)
     xtr, ytr = job.xtr.to(dev), job.ytr.to(dev)
     n, bad_epoch = len(xtr), torch.tensor(-1, device=dev)
@@ -126,12 +128,15 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     n_seen, sizes = sum(t-s for s,t in sl), torch.tensor([t-s for s,t in sl], dtype=torch.float32, device=dev)
     model.train()
     for e in range(epochs):
-        for pg in opt.param_groups: pg['lr'] = lr_at(r, e, epochs)
+        lr = lr_at(r, e, epochs)
+        for pg in opt.param_groups if opt else (): pg['lr'] = lr
         perm = torch.randperm(n, generator=g).to(dev)
         ys, losses, outs = ytr[perm], [], []      # labels gathered once per epoch; inputs per batch (hot in cache when used)
         for s,t in sl:
-            o = fwd(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            if sgd: loss, o = sgd(xtr[perm[s:t]], ys[s:t], lr)
+            else:
+                o = fwd(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             losses.append(loss.detach()); outs.append(o.detach())
         tot = (torch.stack(losses) * sizes).sum() if sl else torch.zeros((), device=dev)   # the epoch's statistics at its end
         hits = (torch.cat(outs).argmax(-1) == ys[:n_seen]).sum() if sl else 0

@@ -371,3 +371,20 @@ def test_forked_workers_do_not_hang_with_spare_cores():
     "Fewer parts than cores: forked workers must not start OpenMP threads (a child forked after the parent used them hangs)."
     r = subprocess.run([sys.executable, '-c', FORK_THREADS], capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
+
+@pytest.mark.parametrize('arch,recipe', [('mlp4', get_recipe('sgd')), ('mlp4-leaky', get_recipe('sgd', momentum=0.0, weight_decay=1e-3))])
+def test_mlp_hand_written_steps_match_autograd(digits, monkeypatch, arch, recipe):
+    "train_one trains SGD MLPs through netsim.mlp_fused: the weights, loss and accuracies of autograd + torch.optim.SGD."
+    import netsim.mlp_fused as MF
+    jobs, ds = _jobs(digits, n=2), digits[0]
+    kw = dict(epochs=3, recipe=recipe, batch_size=32, width=0.2, device='cpu')
+    assert T.fused_sgd(T.make_model(arch, ds.in_shape, 2, 0.2), recipe) is not None    # the fused path is the one tested
+    fused = [train_one(arch, ds.in_shape, 2, j, **kw) for j in jobs]
+    monkeypatch.setattr(MF, 'FUSED', False)
+    assert T.fused_sgd(T.make_model(arch, ds.in_shape, 2, 0.2), recipe) is None
+    auto = [train_one(arch, ds.in_shape, 2, j, **kw) for j in jobs]
+    for a, b in zip(fused, auto):
+        assert a['status'] == b['status'] == 'ok' and a['train_acc'] == b['train_acc'] and a['test_acc'] == b['test_acc']
+        assert abs(a['loss'] - b['loss']) < 1e-5 * max(1.0, b['loss'])
+        for k in a['state']: torch.testing.assert_close(a['state'][k], b['state'][k], rtol=1e-5, atol=1e-6, msg=k)
+    assert not torch.equal(fused[0]['state']['body.1.weight'], fused[1]['state']['body.1.weight'])
