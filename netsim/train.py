@@ -107,12 +107,21 @@ def _status(bad_epoch:int, finite:bool):
     if not finite: return 'failed', 'non-finite weights'
     return 'ok', ''
 
-def _train_forward(model:nn.Module, dev):
-    "What `train_one` calls: a GRUNet on a CPU goes through fused layers (`netsim.gru_fused`, when numba is installed), anything else is the model."
+def _fused_gru(model:nn.Module, dev):
+    "`netsim.gru_fused` if `model` is a float32 GRUNet on a CPU and the fused layers are on (numba installed), else None."
     if dev.type == 'cpu' and isinstance(model, GRUNet) and model.head.weight.dtype == torch.float32:
         from netsim import gru_fused
-        if gru_fused.FUSED: return lambda x: gru_fused.grunet_forward(model, x)
-    return model
+        if gru_fused.FUSED: return gru_fused
+
+def _train_forward(model:nn.Module, dev):
+    "What `train_one` calls: a GRUNet on a CPU goes through fused layers (`netsim.gru_fused`), anything else is the model."
+    gf = _fused_gru(model, dev)
+    return (lambda x: gf.grunet_forward(model, x)) if gf else model
+
+def _loss_grads(model:nn.Module, dev):
+    "(x, y) -> (loss, logits) with the gradients set without autograd, for a GRUNet on fused layers; else None."
+    gf = _fused_gru(model, dev)
+    return (lambda x, y: gf.grunet_loss_grads(model, x, y)) if gf else None
 
 CHANNELS_LAST_CPU = True   # conv nets without strided 1x1 convs train channels_last (NHWC) on a CPU: 1.36x (PlainNet-5)
 
@@ -140,6 +149,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     fmt = _memory_format(model, dev)
     model = model.to(memory_format=fmt)
     fwd, sgd = _train_forward(model, dev), fused_sgd(model, r)     # sgd: an MLP's hand-written SGD step (`04d_mlp_fused`)
+    grads = _loss_grads(model, dev) if sgd is None else None       # a GRUNet's gradients without autograd (`04c_gru_fused`)
     opt = None if sgd else SGDSteps(model.parameters(), r) if r['opt'] == 'sgd' else make_optimizer(list(model.parameters()), r)
     g = torch.Generator().manual_seed(job.shuffle_seed)
     xtr, ytr = job.xtr.to(dev), job.ytr.to(dev)
@@ -154,6 +164,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
         ys, losses, outs = ytr[perm], [], []      # labels gathered once per epoch; inputs per batch (hot in cache when used)
         for s,t in sl:
             if sgd: loss, o = sgd(xtr[perm[s:t]], ys[s:t], lr)
+            elif grads: opt.zero_grad(set_to_none=True); loss, o = grads(xtr[perm[s:t]], ys[s:t]); opt.step()
             else:
                 o = fwd(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
