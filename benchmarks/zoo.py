@@ -12,7 +12,8 @@ about 10 us): with OpenMP's default long spin, every multi-threaded column (the 
 a single model) collapses under load (measured 40x at load average 10).
 
 GFLOP/s counts the training FLOPs (forward + backward, `torch.utils.flop_counter`) plus the test forward passes, and is
-given as a fraction of this machine's float32 matmul peak, measured in the same run (torch, one thread per core).
+given as a fraction of this machine's float32 matmul peak (torch, one thread per core), sampled before each row and
+after each pair of its runs: the best of those samples is the row's peak.
 
 Run from the repo root:  .venv/bin/python benchmarks/zoo.py [--quick] [--device cuda]
 """
@@ -27,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from netsim.models import make_model, resolve_device
 from netsim.train import Job, train_jobs, get_recipe, lr_at, make_optimizer, batch_slices, pick_engine
 
-def matmul_peak(device, n=1024, reps=None):
-    "Best float32 GFLOP/s of an n x n matmul on `device`."
+def matmul_peak(device, n=1024, reps=None, rounds=5):
+    "Best float32 GFLOP/s of an n x n matmul on `device` (best of `rounds` rounds of `reps` products)."
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     reps = reps or (50 if device.type == 'cuda' else 8)
     best = 0.
-    for _ in range(5):
+    for _ in range(rounds):
         sync(device); t = time.perf_counter()
         for _ in range(reps): a @ b
         sync(device); best = max(best, 2*n**3*reps/(time.perf_counter()-t)/1e9)
@@ -113,12 +114,21 @@ def timed(f, reps=1):
         t = time.perf_counter(); f(); best = min(best, time.perf_counter() - t)
     return best
 
-def timed_pair(f, g, reps=1):
-    "Best wall times of `reps` calls each of f and g, interleaved (f, g, f, g, ...): a slow spell of the machine hits both."
+def timed_pair(f, g, reps=1, between=None):
+    "Best wall times of `reps` calls each of f and g, interleaved (f, g, f, g, ...): a slow spell of the machine hits both; `between()` after each pair."
     bf = bg = float('inf')
     for _ in range(reps):
         bf, bg = min(bf, timed(f)), min(bg, timed(g))
+        if between: between()
     return bf, bg
+
+def peak_now(device, threads):
+    "A quick sample of the matmul peak on `threads` torch threads (2 rounds of `matmul_peak`), restoring the caller's setting."
+    nt = torch.get_num_threads()
+    if threads != nt: torch.set_num_threads(threads)
+    try: return matmul_peak(device, rounds=2)
+    finally:
+        if threads != nt: torch.set_num_threads(nt)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -157,8 +167,8 @@ def main():
              f"trains the models single-threaded in up to {os.cpu_count()} forked worker processes, or, with a single model (stack), "
              f"in this process with every core as a torch thread. `vmap` stacks are capped by the memory budget "
              f"(`netsim.train.memory_budget`: half the available RAM over all workers). `load` = 1-minute load average after the row.", "",
-             "| arch | M | examples x epochs / model | loop models/s | ours models/s | ours/loop | ours engine | vmap models/s | ours GFLOP/s | ours % of peak | loop % of peak | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| arch | M | examples x epochs / model | loop models/s | ours models/s | ours/loop | ours engine | vmap models/s | ours GFLOP/s | peak during row GFLOP/s | ours % of peak | loop % of peak | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[2])
     for arch in a.archs.split(','):
         n, epochs = scale[arch]
@@ -170,16 +180,23 @@ def main():
             jobs = make_data(arch, M, n, n_test)
             reps = max(1, 16 // M)      # small M: best of several runs (one model takes well under a second)
             eng = pick_engine(arch, dev)
+            samples = [peak_now(dev, os.cpu_count() if dev.type == 'cpu' else torch.get_num_threads())]
             t_loop, t_ours = timed_pair(lambda: plain_loop(arch, jobs, epochs, bs, dev),
-                                        lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'auto'), sync(dev)), reps)
+                                        lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'auto'), sync(dev)), reps,
+                                        between=lambda: samples.append(peak_now(dev, os.cpu_count() if dev.type == 'cpu' else torch.get_num_threads())))
+            rpeak = max(samples)      # the best the machine did during this row (its speed drifts by several % within minutes)
             t_vmap = t_ours if eng == 'vmap' else float('nan') if a.no_vmap else timed(lambda: (train_jobs(arch, IN_SHAPE[arch], 2, jobs, epochs, 'sgd', bs, 1.0, dev, 'vmap'), sync(dev)), reps)
             gf_ours, gf_loop = fl*M/t_ours/1e9, fl*M/t_loop/1e9
             row = (f"| {arch} | {M} | {n} x {epochs} | {M/t_loop:.1f} | {M/t_ours:.1f} | {t_loop/t_ours:.2f}x | {eng} | "
-                   f"{M/t_vmap:.1f} | {gf_ours:.1f} | {100*gf_ours/peak:.0f}% | {100*gf_loop/peak:.0f}% | {os.getloadavg()[0]:.1f} |")
+                   f"{M/t_vmap:.1f} | {gf_ours:.1f} | {rpeak:.0f} | {100*gf_ours/rpeak:.0f}% | {100*gf_loop/rpeak:.0f}% | {os.getloadavg()[0]:.1f} |")
             print(row, flush=True); lines.append(row)
     lines += ["", f"Training FLOPs per model counted with `torch.utils.flop_counter` (forward+backward of every batch, plus the "
               f"test forward pass on {n_test} examples); batch {bs}; SGD recipe; random 2-class data, one data subset per 4 models; "
               "M < 16: best of 16 // M runs of each column, the loop's and ours interleaved. "
+              "'peak during row' = the best of the matmul-peak samples (2 rounds of 8 products of 1024^2 on every core) taken "
+              "before the row and after each pair of its runs: the machine's speed drifts by several percent within minutes "
+              "(whole-run peaks of 168-188 GFLOP/s were measured on 2026-11-23), so each row's % of peak is against the best "
+              "the machine did while that row ran. "
               "`ours` = `netsim.train.train_jobs(engine='auto')`; `loop` = a plain per-model PyTorch loop "
               "(see `plain_loop` in `benchmarks/zoo.py`). Machine shared with other jobs: compare ratios within a row."]
     lines.append(f"Command: `.venv/bin/python benchmarks/zoo.py {' '.join(sys.argv[1:])}`")
