@@ -39,9 +39,9 @@ KEEP_FREED_MEMORY = os.environ.get('NETSIM_KEEP_MEMORY', '1') != '0'   # CPU mat
 _KEPT = []
 
 def _keep_memory():
-    "Once per process: glibc keeps freed blocks for reuse (as zoo workers do, `netsim.train`), so tableaus reuse warm pages."
+    "Once per process: glibc keeps freed blocks for reuse (as zoo workers do, `netsim.jobs`), so tableaus reuse warm pages."
     if _KEPT or not KEEP_FREED_MEMORY: return
-    from netsim.train import _keep_freed_memory
+    from netsim.jobs import _keep_freed_memory
     _KEPT.append(_keep_freed_memory())
 
 class Matcher:

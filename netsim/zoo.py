@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 import netsim
 from .data import load_dataset, solution_classes, stable_seed
 from .models import make_model, resolve_device, ModelStack, ARCHS
-from .train import Job, train_jobs, get_recipe, pick_engine
+from .train import Job, get_recipe
+from .jobs import train_jobs, pick_engine
 
 # %% ../nbs/04a_zoo_store.ipynb #9a0b869c
 FORMAT, FORMAT_VERSION = 'netsim-zoo', 1
@@ -231,7 +232,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
               seed:int=0,               # zoo seed (all model seeds derive from it)
               progress:bool=True,       # show a progress bar
               chunk:int=128,            # models per stored chunk
-              engine:str='auto',        # 'auto', 'loop' or 'vmap' (see `netsim.train.pick_engine`)
+              engine:str='auto',        # 'auto', 'loop' or 'vmap' (see `netsim.jobs.pick_engine`)
               max_stack:int=256,        # most models trained in one stack (also capped by `mem_budget`)
               shard=None,               # (i, n): train only chunks c with c % n == i
               workers='auto',           # CPU worker processes ('auto': one per core, or this process on every core for one part)

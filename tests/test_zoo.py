@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 from netsim.data import load_dataset, solution_classes
-from netsim.train import Job, train_one, train_stack, train_jobs, get_recipe
+from netsim.train import Job, train_one, train_stack, get_recipe
+from netsim.jobs import train_jobs
 import netsim.train as T
 from netsim.zoo import train_zoo, load_zoo, merge_zoos, zoo_cli, ZooError
 
@@ -186,7 +187,7 @@ def _alive(pid):
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc')
 def test_workers_die_with_their_parent():
     "A real subprocess trains with forked workers; SIGKILL it and the workers are gone within seconds (no orphans)."
-    code = ("import torch; from netsim.data import load_dataset, solution_classes; from netsim.train import Job, train_jobs\n"
+    code = ("import torch; from netsim.data import load_dataset, solution_classes; from netsim.train import Job; from netsim.jobs import train_jobs\n"
             "ds = load_dataset('digits'); x, y, xt, yt = solution_classes(ds, 'disjoint', k=2)[0].data(ds)\n"
             "jobs = [Job(i, i, x, y, xt, yt) for i in range(400)]\n"
             "train_jobs('mlp4', ds.in_shape, 2, jobs, epochs=20, width=0.5, batch_size=16, device='cpu', engine='loop', workers=2)\n")
@@ -291,7 +292,7 @@ def test_resume_with_another_version_warns(tmp_path):
 def test_workers_keep_freed_memory():
     "Forked workers tell glibc to keep freed blocks for reuse (mallopt); the call says whether it took (glibc Linux: yes)."
     import multiprocessing as mp, sys
-    from netsim.train import _keep_freed_memory
+    from netsim.jobs import _keep_freed_memory
     ctx = mp.get_context('fork'); q = ctx.Queue()
     p = ctx.Process(target=lambda: q.put(_keep_freed_memory())); p.start()
     took = q.get(timeout=60); p.join()
@@ -356,7 +357,8 @@ def test_gru_thread_pool_survives_fork():
 FORK_THREADS = r'''
 import os, torch
 from netsim.data import load_dataset, solution_classes
-from netsim.train import Job, train_jobs
+from netsim.train import Job
+from netsim.jobs import train_jobs
 os.cpu_count = lambda: 4                      # a machine with more cores than parts: 2 jobs, 4 "cores"
 torch.set_num_threads(2)
 (torch.randn(512, 512) @ torch.randn(512, 512)).sum().item()   # the parent's OpenMP threads are up
