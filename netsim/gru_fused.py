@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 import torch
 from .models import GRUNet
+from .mlp_fused import cross_entropy_grad
 try: from numba import njit
 except ImportError: njit = None
 
@@ -255,9 +256,7 @@ def grunet_loss_grads(model:GRUNet,  # trained through the fused layers (CPU, fl
         last = ((x.abs().sum(-1) > 0).sum(1).clamp(min=1) - 1, torch.arange(B))   # each sequence's last step
         hl = h[last]
         o = torch.addmm(head.bias, hl, head.weight.t())
-        ls, y1 = o.log_softmax(1), y[:, None]
-        loss = -ls.gather(1, y1).mean()
-        do = ls.exp_().scatter_add_(1, y1, torch.full(y1.shape, -1.0)).div_(B)    # softmax - onehot, over B
+        loss, do = cross_entropy_grad(o, y)
         head.weight.grad, head.bias.grad = do.t() @ hl, do.sum(0)
         dh = torch.zeros_like(h); dh[last] = do @ head.weight
         for l in range(g.num_layers - 1, -1, -1):

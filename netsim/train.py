@@ -164,7 +164,7 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
         ys, losses, outs = ytr[perm], [], []      # labels gathered once per epoch; inputs per batch (hot in cache when used)
         for s,t in sl:
             if sgd: loss, o = sgd(xtr[perm[s:t]], ys[s:t], lr)
-            elif grads: opt.zero_grad(set_to_none=True); loss, o = grads(xtr[perm[s:t]], ys[s:t]); opt.step()
+            elif grads: loss, o = grads(xtr[perm[s:t]], ys[s:t]); opt.step()        # sets every .grad
             else:
                 o = fwd(xtr[perm[s:t]].contiguous(memory_format=fmt)); loss = F.cross_entropy(o, ys[s:t])
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
