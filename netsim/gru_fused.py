@@ -10,7 +10,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 import torch
-from .models import GRUNet
+from .models import GRUNet, seq_lengths
 from .mlp_fused import cross_entropy_grad
 try: from numba import njit
 except ImportError: njit = None
@@ -232,7 +232,7 @@ def grunet_forward(model:GRUNet,   # the model whose nn.GRU weights are used
     h, g = x.transpose(0, 1).contiguous(), model.gru
     for l in range(g.num_layers):
         h = GRULayer.apply(h, *(getattr(g, f'{k}_l{l}') for k in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')))
-    lengths = (x.abs().sum(-1) > 0).sum(1).clamp(min=1)
+    lengths = seq_lengths(x)
     return model.head(h[lengths - 1, torch.arange(h.shape[1])])   # each sequence's last step (time-major: no copy back)
 
 # %% ../nbs/04c_gru_fused.ipynb #c8af69ad
@@ -253,7 +253,7 @@ def grunet_loss_grads(model:GRUNet,  # trained through the fused layers (CPU, fl
         for l in range(g.num_layers):
             ctxs.append(_Ctx(l > 0))
             h = GRULayer.forward(ctxs[-1], h, *(getattr(g, f'{k}_l{l}') for k in _KEYS))
-        last = ((x.abs().sum(-1) > 0).sum(1).clamp(min=1) - 1, torch.arange(B))   # each sequence's last step
+        last = (seq_lengths(x) - 1, torch.arange(B))                      # each sequence's last step
         hl = h[last]
         o = torch.addmm(head.bias, hl, head.weight.t())
         loss, do = cross_entropy_grad(o, y)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
-from .models import make_model, resolve_device, GRUNet
+from .models import make_model, resolve_device, GRUNet, seq_lengths
 from .mlp_fused import fused_sgd
 
 # %% ../nbs/04_zoo.ipynb #74c623f5
@@ -204,7 +204,7 @@ def gru_forward(p:dict,   # GRUNet parameters by state-dict name
                 h = (1-z) * torch.tanh(a[:, 2*H:] + r*gh[:, 2*H:]) + z*h
             outs.append(h)
         h_in = torch.stack(outs, 1)
-    lengths = (x.abs().sum(-1) > 0).sum(1).clamp(min=1)
+    lengths = seq_lengths(x)
     last = h_in.gather(1, (lengths-1).view(-1, 1, 1).expand(-1, 1, h_in.shape[-1])).squeeze(1)
     return F.linear(last, p['head.weight'], p['head.bias'])
 
