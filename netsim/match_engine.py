@@ -44,6 +44,9 @@ class FastEngine:
         self.kern = _kernels() if M.Gn is not None else None   # compiled half-passes (`06d_match_kernels`) on CPU tableaus
     def start(self, X=None, Y=None, watch=None):
         "Maximum match within the non-zero candidates (global indices); None if `watch` is deleted."
+        if X is None and Y is None and watch is not None:      # Algorithm 2 / 3 for one neuron of the whole pair
+            st = self._shared_start()                          # (see 'One maximum match for many neurons')
+            if st is not None: return st if watch in st.members else None
         S = range(self.n + self.m) if X is None else sorted(set(X) | set(Y))
         S = [g for g in S if not self.zero[g]]
         xs, ys = [g for g in S if g < self.n], [g for g in S if g >= self.n]
@@ -309,3 +312,19 @@ def _plain(self):
     if not hasattr(self, '_pl'): self._pl = PlainEngine(self.mt.A, self.mt.B, self.eps, self.tol)
     return self._pl
 FastEngine._plain = _plain
+
+# %% ../nbs/06c_match_engine.ipynb #7b081648
+def _shared_start(self):
+    "The maximum-match state shared by the calls for different neurons on this Matcher and eps: None on the first call, then kept."
+    key, c = (self.eps, self.tol), self.mt._shared
+    if c is None or c[0] != key: self.mt._shared = (key, None, False); return None   # first call: its own `start`
+    if c[1] is None:                                            # second call: the whole maximum match, kept
+        before, self.ambiguous = self.ambiguous, False
+        st = self.start()
+        st.removed = {}                                         # removal records belong to `max_match` results only
+        self.mt._shared = c = (key, st, self.ambiguous)         # (with its own close calls only)
+        self.ambiguous |= before
+    if c[2]: self.ambiguous = True                              # a close call in it: every user goes to the plain engine
+    return c[1]
+FastEngine._shared_start = _shared_start
+

@@ -62,6 +62,7 @@ class Matcher:
         self.Gn, zero = r
         self.G, self.zero = torch.from_numpy(self.Gn) if cpu else self.Gn, zero.tolist()
         if not cpu: self.Gn = None                     # CPU: numpy tableaus (see below)
+        self._shared = None                            # the maximum match shared by calls for many neurons (`06c`)
     def _tab(self, T, S, L=None, Q=None):
         "Sweep tableau of spanning neurons T against tested neurons S (L: chol(G_TT), Q: G_ST L^-T if known): numpy on CPU, torch elsewhere."
         return _Tab(self.G if self.Gn is None else self.Gn, T, S, L=L, Q=Q)

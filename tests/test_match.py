@@ -75,6 +75,9 @@ def test_against_oracle(kind, seed):
             else:
                 assert r in mins[v]
                 assert r == min_match(A, B, eps, v, randomized=randomized, seed=seed, method='plain')
+            # mt keeps the maximum match from its second call on (06c); a fresh pair runs `start` watching v
+            f = min_match(A, B, eps, v, randomized=randomized, seed=seed)
+            assert r == f and (r is None or (r.removed == f.removed and np.allclose(r.dist_x + r.dist_y, f.dist_x + f.dist_y, rtol=0, atol=1e-12)))
 
 def test_fallback_on_ambiguous_decision():
     "A distance that sits on the threshold is ambiguous for the Gram route: the plain engine decides it."
