@@ -15,11 +15,14 @@ from .match import (TOL, RANK_TOL, ZERO_TOL, prep_pair, check_eps, MatchResult, 
 
 # %% ../nbs/06b_match_fast.ipynb #4f8d1f83
 def gram_pair(A, B):
-    "[A B]^T [A B] in float64: numpy's syrk on the CPU (half the work of a general product), torch elsewhere."
+    "[A B]^T [A B] in float64, by blocks (no copy of the data): numpy on the CPU (syrk for A^T A and B^T B), torch elsewhere."
     n, k = A.shape[1], A.shape[1] + B.shape[1]
     if A.device.type == 'cpu':
-        C = np.concatenate([A.numpy(), B.numpy()], 1)
-        with np.errstate(all='ignore'): return torch.from_numpy(C.T @ C)     # numpy calls syrk for C^T C
+        a, b, G = A.numpy(), B.numpy(), np.empty((k, k))
+        with np.errstate(all='ignore'):
+            G[:n, :n] = a.T @ a; G[n:, n:] = b.T @ b             # numpy calls syrk for X^T X: half the flops
+            np.matmul(a.T, b, out=G[:n, n:]); G[n:, :n] = G[:n, n:].T
+        return torch.from_numpy(G)
     G = torch.empty(k, k, dtype=torch.float64, device=A.device)
     G[:n, :n] = A.T @ A; G[n:, n:] = B.T @ B; G[:n, n:] = A.T @ B; G[n:, :n] = G[:n, n:].T
     return G
