@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['TOL', 'RANK_TOL', 'ZERO_TOL', 'FALLBACKS', 'prep_pair', 'neuron_index', 'neuron_name', 'unit_columns', 'span_basis',
            'rel_dist', 'check_eps', 'match_distances', 'is_match', 'MatchResult', 'brute_force_matches',
-           'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'make_engine', 'one_thread', 'max_match',
-           'min_match', 'all_min_matches', 'simple_matches', 'max_match_similarity', 'max_epsilon',
+           'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'TooManyTrials', 'make_engine', 'one_thread',
+           'max_match', 'min_match', 'all_min_matches', 'simple_matches', 'max_match_similarity', 'max_epsilon',
            'min_epsilon_for_size']
 
 # %% ../nbs/06_match_theory.ipynb #a97bdbff
@@ -14,6 +14,7 @@ import itertools, math, random, warnings
 from dataclasses import dataclass, field
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 from .models import resolve_device
 
 # %% ../nbs/06_match_theory.ipynb #7e5b9bb4
@@ -290,8 +291,12 @@ def _min_match(eng, state, g_v, randomized=False, seed=0, blocks=True):
     return st if st is not None else (_min_match_blocks if blocks else _min_match_seq)(eng, state, g_v, order)
 
 # %% ../nbs/06_match_theory.ipynb #f1b810ff
-def _all_min_matches(eng, base, g_v, max_calls=10**6):
-    "Algorithm 3 from the maximum-match state `base` that contains g_v."
+class TooManyTrials(RuntimeError):
+    "Algorithm 3 gave up; `found` holds the matches found until then (None if a close call makes them unsure)."
+    def __init__(self, msg, found): super().__init__(msg); self.found = found
+
+def _all_min_matches(eng, base, g_v, max_calls=10**6, bar=None):
+    "Algorithm 3 from the maximum-match state `base` that contains g_v (bar: a tqdm bar counting the trials, or None)."
     found, dead, calls = [], set(), 0
     def first_accepted(i, U, st):              # Line 7: tuples in lexicographic order, depth-first
         nonlocal calls
@@ -301,7 +306,12 @@ def _all_min_matches(eng, base, g_v, max_calls=10**6):
             if U2 in dead or (i + 1, U2) in dead: continue
             if u in eng.members(st):
                 calls += 1
-                if calls > max_calls: raise RuntimeError(f"Algorithm 3 gave up after {max_calls} trials (N_v is large: see Lemma 18)")
+                if bar is not None and not calls % 256: bar.update(256)
+                if calls > max_calls:
+                    raise TooManyTrials(f"Algorithm 3 gave up for neuron {neuron_name(g_v, eng.n)} after {max_calls:,} trials, with "
+                                        f"{len(found)} v-minimal matches found so far (the exception's `found`): their number can "
+                                        "grow exponentially (Lemma 18). `min_match` finds one in polynomial time; `max_calls` raises "
+                                        "the limit.", found)
                 ch = eng.remove(st, [u], watch=g_v)
             else: ch = st
             if ch is None: dead.add(U2); continue               # deleting U2 deletes v: every extension fails too
@@ -311,7 +321,9 @@ def _all_min_matches(eng, base, g_v, max_calls=10**6):
     while True:                                                  # Line 6: repeat
         pools = [sorted(eng.members(s) - {g_v}) for s in found]
         st = first_accepted(0, frozenset(), base)
-        if st is None: return found                              # Line 19
+        if st is None:                                           # Line 19
+            if bar is not None: bar.update(calls % 256)
+            return found
         found.append(_min_match(eng, st, g_v))                   # Line 15; Line 16: restart
 
 # %% ../nbs/06_match_theory.ipynb #418b9189
@@ -382,22 +394,35 @@ def min_match(A, B, eps:float,
         return None if st is None else eng.result(_min_match(eng, st, g, randomized, seed))
     return _run(A, B, eps, method, tol, device, fn)
 
-def all_min_matches(A, B, eps:float, v, method:str='fast', tol:float=TOL, device=None, max_calls:int=10**6):
+def all_min_matches(A, B, eps:float, v, method:str='fast', tol:float=TOL, device=None,
+                    max_calls:int=10**6,    # Algorithm 1 trials before giving up (their number can be exponential)
+                    progress:bool=False):   # show a bar counting the trials
     "All v-minimal eps-matches (Algorithm 3), sorted; [] when v is not in the maximum match."
     def fn(eng):
         g = neuron_index(v, eng.n, eng.m)
         if eng.zero[g]: return [_zero_match(eng, g)]
         base = eng.start(watch=g)
-        return [] if base is None else sorted(eng.result(s) for s in _all_min_matches(eng, base, g, max_calls))
+        if base is None: return []
+        with tqdm(desc=f'all_min_matches {tuple(v)}', unit=' trials', disable=not progress) as bar:
+            try: return sorted(eng.result(s) for s in _all_min_matches(eng, base, g, max_calls, bar))
+            except TooManyTrials as e:                           # keep what was found (exact unless a call was close)
+                e.found = None if eng.ambiguous else sorted(eng.result(s) for s in e.found); raise
     return _run(A, B, eps, method, tol, device, fn)
 
-def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=None, max_calls:int=10**6):
+def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=None,
+                   max_calls:int=10**6,     # Algorithm 1 trials per neuron before giving up
+                   progress:bool=False):    # show a bar counting the trials, with the neurons done and matches found
     "All simple eps-matches: the union of all v-minimal matches over v in X* u Y* (Theorem 10), sorted."
     def fn(eng):
         out = {_zero_match(eng, g) for g in range(eng.n + eng.m) if eng.zero[g]}
         base = eng.start()
-        for g in sorted(eng.members(base)):
-            out.update(eng.result(s) for s in _all_min_matches(eng, base, g, max_calls))
+        vs = sorted(eng.members(base))
+        with tqdm(desc='simple_matches', unit=' trials', disable=not progress) as bar:
+            for i, g in enumerate(vs):
+                try: out.update(eng.result(s) for s in _all_min_matches(eng, base, g, max_calls, bar))
+                except TooManyTrials as e:                       # keep the simple matches found so far
+                    e.found = None if eng.ambiguous else sorted(out | {eng.result(s) for s in e.found}); raise
+                bar.set_postfix_str(f'neurons {i + 1}/{len(vs)}, simple matches {len(out)}')
         return sorted(out)
     return _run(A, B, eps, method, tol, device, fn)
 
