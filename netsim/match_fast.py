@@ -16,16 +16,12 @@ from .match import (TOL, RANK_TOL, ZERO_TOL, prep_pair, check_eps, MatchResult, 
 # %% ../nbs/06b_match_fast.ipynb #4f8d1f83
 def gram_pair(A, B):
     "[A B]^T [A B] in float64, by blocks (no copy of the data): numpy on the CPU (syrk for A^T A and B^T B), torch elsewhere."
-    n, k = A.shape[1], A.shape[1] + B.shape[1]
-    if A.device.type == 'cpu':
-        a, b, G = A.numpy(), B.numpy(), np.empty((k, k))
-        with np.errstate(all='ignore'):
-            G[:n, :n] = a.T @ a; G[n:, n:] = b.T @ b             # numpy calls syrk for X^T X: half the flops
-            np.matmul(a.T, b, out=G[:n, n:]); G[n:, :n] = G[:n, n:].T
-        return torch.from_numpy(G)
-    G = torch.empty(k, k, dtype=torch.float64, device=A.device)
-    G[:n, :n] = A.T @ A; G[n:, n:] = B.T @ B; G[:n, n:] = A.T @ B; G[n:, :n] = G[:n, n:].T
-    return G
+    n, k, cpu = A.shape[1], A.shape[1] + B.shape[1], A.device.type == 'cpu'
+    a, b = (A.numpy(), B.numpy()) if cpu else (A, B)            # numpy calls syrk for X^T X (half the flops), torch gemm
+    G = np.empty((k, k)) if cpu else torch.empty(k, k, dtype=torch.float64, device=A.device)
+    with np.errstate(all='ignore'):
+        G[:n, :n] = a.T @ a; G[n:, n:] = b.T @ b; G[:n, n:] = a.T @ b; G[n:, :n] = G[:n, n:].T
+    return torch.from_numpy(G) if cpu else G
 
 def _unit_gram(G, xp, zero_tol):
     "(G scaled to a unit diagonal, zero-column mask), in place on numpy (xp = np) or not (xp = torch); None if not finite."
