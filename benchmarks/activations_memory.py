@@ -10,7 +10,7 @@ import torch
 from netsim.data import load_dataset
 from netsim.models import make_model
 from netsim.activations import probe_layers, as_inputs
-from netsim.compare import compare
+from netsim.comparison import compare
 
 PAGE = os.sysconf('SC_PAGE_SIZE')
 

@@ -15,9 +15,9 @@ import torch
 from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).parent))
 from netsim.match import max_match, min_match
-from netsim.match_fast import Matcher
+from netsim.match.gram import Matcher
 from netsim.models import resolve_device
-import netsim.match_kernels as mk
+import netsim.match.kernels as mk
 
 # ---------------------------------------------------------------- the reference approach
 def ref_residuals(S, T):
@@ -151,7 +151,7 @@ def gram_time(C, reps, cpu=False):
     return t if cpu else t[0]
 
 def python_half_passes(f):
-    "f() with the engine's compiled half-passes off (`netsim.match_kernels.KERNELS`): the Python path, for comparison."
+    "f() with the engine's compiled half-passes off (`netsim.match.kernels.KERNELS`): the Python path, for comparison."
     old = mk.KERNELS; mk.KERNELS = False
     try: return f()
     finally: mk.KERNELS = old
@@ -163,7 +163,8 @@ def os_load(): return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()
 
 def count_trials(A, B, eps, v):
     "Algorithm 1 runs inside one min_match: with block trials (the default) and one trial per neuron."
-    from netsim.match import make_engine, neuron_index, _order, _min_match_blocks, _min_match_seq
+    from netsim.match import make_engine, neuron_index
+    from netsim.match.theory import _order, _min_match_blocks, _min_match_seq
     eng = make_engine(A, B, eps)
     g = neuron_index(v, eng.n, eng.m)
     st = eng.start(watch=g)

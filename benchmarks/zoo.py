@@ -4,7 +4,7 @@ For M in {1, 16, 64, 256} models of MLP-4 (784 inputs), PlainNet-5 (1x28x28) and
 each model with its own seed, its own data subset and its own shuffling, trained for the same epochs on the same data:
 
 * `loop`   - the plain way: for each model, make it, SGD, iterate over its batches, evaluate on its test set.
-* `ours`   - `netsim.jobs.train_jobs(engine='auto')` (what `train_zoo` uses; the engine it picks is shown).
+* `ours`   - `netsim.zoo.jobs.train_jobs(engine='auto')` (what `train_zoo` uses; the engine it picks is shown).
 * `vmap`   - `train_jobs(engine='vmap')` (the stacked engine), shown for reference whatever 'auto' picks.
 
 netsim is imported before torch, so its OpenMP setting applies (`netsim/__init__.py`: passive waiting after a spin of
@@ -26,8 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
 from netsim.models import make_model, resolve_device
-from netsim.train import Job, get_recipe, lr_at, make_optimizer, batch_slices
-from netsim.jobs import train_jobs, pick_engine
+from netsim.zoo.train import Job, get_recipe, lr_at, make_optimizer, batch_slices
+from netsim.zoo.jobs import train_jobs, pick_engine
 
 def matmul_peak(device, n=1024, reps=None, rounds=5):
     "Best float32 GFLOP/s of an n x n matmul on `device` (best of `rounds` rounds of `reps` products)."
@@ -164,10 +164,10 @@ def main():
                 f"% of that = % of peak x {peak/ppeak:.2f}); " if dev.type == 'cpu' else '') +
              f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (active)')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}. "
-             f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU (`netsim.jobs.train_jobs`, workers='auto') "
+             f"`loop` runs with {torch.get_num_threads()} torch threads; `ours` on a CPU (`netsim.zoo.jobs.train_jobs`, workers='auto') "
              f"trains the models single-threaded in up to {os.cpu_count()} forked worker processes, or, with a single model (stack), "
              f"in this process with every core as a torch thread. `vmap` stacks are capped by the memory budget "
-             f"(`netsim.train.memory_budget`: half the available RAM over all workers). `load` = 1-minute load average after the row.", "",
+             f"(`netsim.zoo.train.memory_budget`: half the available RAM over all workers). `load` = 1-minute load average after the row.", "",
              "| arch | M | examples x epochs / model | loop models/s | ours models/s | ours/loop | ours engine | vmap models/s | ours GFLOP/s | peak during row GFLOP/s | ours % of peak | loop % of peak | load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[2])
@@ -198,7 +198,7 @@ def main():
               "before the row and after each pair of its runs: the machine's speed drifts by several percent within minutes "
               "(whole-run peaks of 168-188 GFLOP/s were measured on 2026-11-23), so each row's % of peak is against the best "
               "the machine did while that row ran. "
-              "`ours` = `netsim.jobs.train_jobs(engine='auto')`; `loop` = a plain per-model PyTorch loop "
+              "`ours` = `netsim.zoo.jobs.train_jobs(engine='auto')`; `loop` = a plain per-model PyTorch loop "
               "(see `plain_loop` in `benchmarks/zoo.py`). Machine shared with other jobs: compare ratios within a row."]
     lines.append(f"Command: `.venv/bin/python benchmarks/zoo.py {' '.join(sys.argv[1:])}`")
     if not a.no_write:

@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'ARCHS', 'make_act', 'MLP', 'PlainNet', 'ResBlock', 'ResNet', 'VGG', 'seq_lengths', 'GRUNet',
-           'make_model', 'resolve_device', 'ModelStack', 'stack_models']
+           'make_model', 'ModelStack', 'stack_models']
 
 # %% ../nbs/01_architectures.ipynb #d4ae676c
 import math
 import torch
 from torch import nn
 import torch.nn.functional as F
+from .core import resolve_device
 
 # %% ../nbs/01_architectures.ipynb #0e0b379b
 ACTIVATIONS = {'relu': nn.ReLU, 'leaky': nn.LeakyReLU}
@@ -168,16 +169,6 @@ def make_model(arch:str,          # architecture name, one of `ARCHS`
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed); return ARCHS[arch](tuple(in_shape), n_out, width)
     return ARCHS[arch](tuple(in_shape), n_out, width)
-
-# %% ../nbs/01_architectures.ipynb #525f3382
-def resolve_device(device='auto' # 'auto', 'cpu', 'cuda', 'cuda:1' or a `torch.device`
-                  )->torch.device:
-    "The `torch.device` that `device` names; 'auto' picks CUDA when available."
-    if isinstance(device, torch.device): return device
-    if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    d = torch.device(device)
-    if d.type == 'cuda' and not torch.cuda.is_available(): raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here")
-    return d
 
 # %% ../nbs/01_architectures.ipynb #d0891764
 class ModelStack:

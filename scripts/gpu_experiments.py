@@ -38,7 +38,7 @@ def match_exp(out, archs, epochs, n_seeds, device, n_draws=16):
     "Five seeds per architecture on all of Fashion-MNIST, then `match_report` on 10,000 test images."
     from netsim.zoo import train_zoo
     from netsim.data import load_dataset
-    from netsim.compare import match_report
+    from netsim.comparison import match_report
     ds = load_dataset('fashion-mnist')
     for arch in archs:
         t0 = time.time()

@@ -7,7 +7,7 @@ from torch import nn
 from netsim.models import make_model
 from netsim.permute import permute_model
 from netsim.activations import collect_activations, plan_passes, probe_layers, unit_bytes, draw_coords, as_inputs
-from netsim.compare import compare, match_report, match_scores, linear_cka, EPS
+from netsim.comparison import compare, match_report, match_scores, linear_cka, EPS
 
 SMALL = dict(n_coords=400, n_draws=1, device='cpu', batch_size=32)
 EPS2 = (0.15, 0.5)

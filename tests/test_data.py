@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import netsim.data as D
-from netsim.data_formats import load_namedata, load_cifar100, load_tiny_imagenet
+from netsim.formats import load_namedata, load_cifar100, load_tiny_imagenet
 from netsim.data import (stable_seed, Dataset, DataNotFoundError, load_dataset, DATASETS, load_digits, read_idx,
                          load_fashion_mnist, load_words, clean_words,
                          fold_text, encode_words, decode_words, VOCAB, WORD_LISTS, solution_classes, SolutionClass,
@@ -168,7 +168,7 @@ def test_words_disk_cache(tmp_path):
     kw = dict(root=tmp_path / 'dict', languages=['english', 'german'], n_per_class=4)
     a = load_words(**kw)
     assert len(list((tmp_path / 'cache').glob('text-*.json'))) == 1
-    D._CACHE.clear()
+    D.IDX_CACHE.clear()
     b = load_words(**kw)                                                    # read back from the JSON file
     assert b.info['words_train'] == a.info['words_train'] and torch.equal(a.x_train, b.x_train)
     load_words(**kw, cache=False); assert len(list((tmp_path / 'cache').glob('text-*.json'))) == 1
@@ -273,7 +273,7 @@ def test_tiny_imagenet_errors(tmp_path):
 def test_import_order():
     import subprocess, sys
     # importing netsim.data first is what every other test does; here data_formats comes first (no import cycle)
-    code = "import netsim.data_formats; from netsim.data import DATASETS; assert DATASETS['cifar100'].__name__ == 'load_cifar100'"
+    code = "import netsim.formats; from netsim.data import DATASETS; assert DATASETS['cifar100'].__name__ == 'load_cifar100'"
     subprocess.run([sys.executable, '-c', code], check=True)
 
 def test_registry():

@@ -7,7 +7,7 @@ from netsim.data import stable_seed
 from netsim.match import (MatchResult, brute_force_matches, simple_from_matches, minimal_from_matches, max_match,
                           min_match, all_min_matches, simple_matches, max_match_similarity, max_epsilon,
                           min_epsilon_for_size, is_match, FALLBACKS, TOL)
-from netsim.match_fast import Matcher
+from netsim.match.gram import Matcher
 
 def instance(kind, seed):
     "A random small instance (A, B, eps) of one of the kinds the oracle test covers."
@@ -137,7 +137,8 @@ def test_oracle_coverage():
 @pytest.mark.parametrize('kind', ['exact', 'lowrank', 'generic', 'wide'])
 def test_block_trials_equal_one_at_a_time(kind):
     "Algorithm 2 by block trials returns exactly what one trial per neuron returns, for the fixed and a pre-drawn random order."
-    from netsim.match import make_engine, _order, _min_match_seq, _min_match_blocks
+    from netsim.match.api import make_engine
+    from netsim.match.theory import _order, _min_match_seq, _min_match_blocks
     n_cmp = 0
     for seed in range(40):
         if kind == 'wide':       # more neurons than the oracle can enumerate: shared blocks, duplicates, noise
@@ -160,19 +161,19 @@ def test_block_trials_equal_one_at_a_time(kind):
 
 @pytest.fixture
 def no_kernels(monkeypatch):
-    "The Python half-passes of `06c_match_engine` instead of the compiled ones (what runs on torch tableaus / without numba)."
-    import netsim.match_kernels as mk
+    "The Python half-passes of `25_match_engine` instead of the compiled ones (what runs on torch tableaus / without numba)."
+    import netsim.match.kernels as mk
     monkeypatch.setattr(mk, 'KERNELS', False)
 
 @pytest.fixture
 def lazy_everywhere(monkeypatch, no_kernels):
     "Queue rank-one updates in every tableau, flushing every 2 (the default only queues for 128+ spanning neurons); Python half-passes, which do the updates."
-    import netsim.match_fast as mf
+    import netsim.match.gram as mf
     monkeypatch.setattr(mf, 'LAZY_MIN', 1); monkeypatch.setattr(mf, 'LAZY_B', 2)
 
 def test_kernels_are_on():
     "numba is a dependency: the default CPU engine runs its half-passes compiled (the oracle cases above test that path)."
-    import netsim.match_kernels as mk
+    import netsim.match.kernels as mk
     assert mk.KERNELS and Matcher(torch.randn(5, 2), torch.randn(5, 2)).engine(0.1).kern is mk
 
 @pytest.mark.parametrize('kind', ['exact', 'lowrank', 'generic'])
@@ -182,7 +183,7 @@ def test_python_half_passes_against_oracle(kind, no_kernels):
 @pytest.mark.parametrize('kind', ['exact', 'lowrank', 'generic'])
 def test_kernel_giving_up_falls_back(kind, monkeypatch):
     "Compiled calls that report a non-definite factor (status 2) hand over to the Python path: still the oracle's answers."
-    import netsim.match_kernels as mk
+    import netsim.match.kernels as mk
     calls = [0]
     def refuse(*a): calls[0] += 1; return 2, False, a[9], a[11], a[16]
     def refuse_trials(*a): calls[0] += 1; return 2, False, a[9], a[11]
@@ -192,7 +193,7 @@ def test_kernel_giving_up_falls_back(kind, monkeypatch):
 
 def test_kernel_cascade_records_long(no_kernels):
     "On a 120-half-pass cascade the compiled and the Python half-passes give the same records (half-pass; rho to 1e-9)."
-    import netsim.match_kernels as mk
+    import netsim.match.kernels as mk
     A, B, _ = cascade_pair(60, 400, seed=5)
     p = max_match(A, B, 0.5)
     mk.KERNELS = True
@@ -203,7 +204,7 @@ def test_kernel_cascade_records_long(no_kernels):
 
 def test_kernel_cascade_rebuilds_at_half(no_kernels, monkeypatch):
     "A cascade on 300 slots stops when half are gone, rebuilds smaller tableaus and goes on: same records as Python."
-    import netsim.match_kernels as mk
+    import netsim.match.kernels as mk
     A, B, _ = cascade_pair(150, 600, seed=7)
     p = max_match(A, B, 0.5)
     stops, run = [], mk.cascade_run
@@ -247,7 +248,7 @@ def test_queued_updates_on_a_long_cascade(lazy_everywhere):
 @pytest.mark.parametrize('lazy', [False, True])
 def test_torch_tableaus_against_oracle(lazy, monkeypatch):
     "The tableau code on torch tensors (what CUDA runs), forced on the CPU, with and without queued updates."
-    import netsim.match_fast as mf
+    import netsim.match.gram as mf
     if lazy: monkeypatch.setattr(mf, 'LAZY_MIN', 1); monkeypatch.setattr(mf, 'LAZY_B', 2)
     for kind in ('exact', 'lowrank', 'generic'):
         for seed in range(8): max_and_min_against_oracle(*instance(kind, seed), torch_tableaus=True)
@@ -271,7 +272,8 @@ def test_fast_keeps_removal_records(seed):
 @pytest.mark.parametrize('kind,least', [('exact', 20), ('lowrank', 60), ('wide', 100)])
 def test_compiled_trials_equal_python_trials(kind, least):
     "Algorithm 2's trials in one compiled call (`FastEngine.run_trials`) end in the state the Python one-at-a-time trials reach, for both orders ('generic' instances always have dependent vectors: no compiled trials)."
-    from netsim.match import make_engine, _order, _min_match_seq
+    from netsim.match.api import make_engine
+    from netsim.match.theory import _order, _min_match_seq
     n_cmp = 0
     for seed in range(40):
         if kind == 'wide':
@@ -295,17 +297,18 @@ def test_compiled_trials_equal_python_trials(kind, least):
 
 def test_cpu_matcher_keeps_freed_memory():
     "A CPU Matcher asks glibc (once per process) to keep freed blocks for reuse, unless NETSIM_KEEP_MEMORY=0."
-    import sys, netsim.match_fast as mf
+    import sys, netsim.match.gram as mf
+    from netsim.core import switch_on
     Matcher(torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 2, dtype=torch.float64))
-    if mf.KEEP_FREED_MEMORY and sys.platform.startswith('linux'): assert mf._KEPT == [True]
-    code = ("import torch, netsim.match_fast as mf; mf.Matcher(torch.randn(9, 2), torch.randn(9, 2)); "
-            "assert not mf.KEEP_FREED_MEMORY and mf._KEPT == []")
+    if switch_on('NETSIM_KEEP_MEMORY') and sys.platform.startswith('linux'): assert mf._KEPT == [True]
+    code = ("import torch, netsim.match.gram as mf; mf.Matcher(torch.randn(9, 2), torch.randn(9, 2)); "
+            "from netsim.core import switch_on; assert not switch_on('NETSIM_KEEP_MEMORY') and mf._KEPT == []")
     env = dict(os.environ, NETSIM_KEEP_MEMORY='0')
     assert subprocess.run([sys.executable, '-c', code], env=env).returncode == 0
 
 def test_one_thread_sets_and_restores():
     "one_thread: one BLAS thread per loaded library and one torch thread inside, the previous counts after."
-    from netsim.match import one_thread, _BLAS
+    from netsim.core import one_thread, _BLAS
     with one_thread(): pass
     old, t = [c.get_num_threads() for c in _BLAS], torch.get_num_threads()
     try:

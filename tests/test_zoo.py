@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 import torch
 from netsim.data import load_dataset, solution_classes
-from netsim.train import Job, train_one, train_stack, get_recipe
-from netsim.jobs import train_jobs
-import netsim.train as T
+from netsim.zoo.train import Job, train_one, train_stack, get_recipe
+from netsim.zoo.jobs import train_jobs
+import netsim.zoo.train as T
 from netsim.zoo import train_zoo, load_zoo, merge_zoos, zoo_cli, ZooError
 
-torch.set_num_threads(1)   # tiny models train fastest single-threaded (see netsim.train)
+torch.set_num_threads(1)   # tiny models train fastest single-threaded (see netsim.zoo.train)
 ROOT = Path(__file__).resolve().parents[1]
 KW = dict(dataset='digits', arch='mlp4', models_per_class=3, epochs=3, width=0.1, batch_size=32, device='cpu', progress=False, workers=1)
 
@@ -187,7 +187,7 @@ def _alive(pid):
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc')
 def test_workers_die_with_their_parent():
     "A real subprocess trains with forked workers; SIGKILL it and the workers are gone within seconds (no orphans)."
-    code = ("import torch; from netsim.data import load_dataset, solution_classes; from netsim.train import Job; from netsim.jobs import train_jobs\n"
+    code = ("import torch; from netsim.data import load_dataset, solution_classes; from netsim.zoo.train import Job; from netsim.zoo.jobs import train_jobs\n"
             "ds = load_dataset('digits'); x, y, xt, yt = solution_classes(ds, 'disjoint', k=2)[0].data(ds)\n"
             "jobs = [Job(i, i, x, y, xt, yt) for i in range(400)]\n"
             "train_jobs('mlp4', ds.in_shape, 2, jobs, epochs=20, width=0.5, batch_size=16, device='cpu', engine='loop', workers=2)\n")
@@ -292,9 +292,9 @@ def test_resume_with_another_version_warns(tmp_path):
 def test_workers_keep_freed_memory():
     "Forked workers tell glibc to keep freed blocks for reuse (mallopt); the call says whether it took (glibc Linux: yes)."
     import multiprocessing as mp, sys
-    from netsim.jobs import _keep_freed_memory
+    from netsim.core import keep_freed_memory
     ctx = mp.get_context('fork'); q = ctx.Queue()
-    p = ctx.Process(target=lambda: q.put(_keep_freed_memory())); p.start()
+    p = ctx.Process(target=lambda: q.put(keep_freed_memory())); p.start()
     took = q.get(timeout=60); p.join()
     assert took == sys.platform.startswith('linux')
 
@@ -332,7 +332,7 @@ def test_gru_weights_do_not_depend_on_thread_count():
 
 FORK_GRU = r'''
 import os, sys, torch
-import netsim.gru_fused as gf
+import netsim.zoo.fused_gru as gf
 from netsim.models import make_model
 torch.set_num_threads(2)
 m = make_model('gru2', (8, 10), 3, seed=0)
@@ -357,8 +357,8 @@ def test_gru_thread_pool_survives_fork():
 FORK_THREADS = r'''
 import os, torch
 from netsim.data import load_dataset, solution_classes
-from netsim.train import Job
-from netsim.jobs import train_jobs
+from netsim.zoo.train import Job
+from netsim.zoo.jobs import train_jobs
 os.cpu_count = lambda: 4                      # a machine with more cores than parts: 2 jobs, 4 "cores"
 torch.set_num_threads(2)
 (torch.randn(512, 512) @ torch.randn(512, 512)).sum().item()   # the parent's OpenMP threads are up
@@ -376,8 +376,8 @@ def test_forked_workers_do_not_hang_with_spare_cores():
 
 @pytest.mark.parametrize('arch,recipe', [('mlp4', get_recipe('sgd')), ('mlp4-leaky', get_recipe('sgd', momentum=0.0, weight_decay=1e-3))])
 def test_mlp_hand_written_steps_match_autograd(digits, monkeypatch, arch, recipe):
-    "train_one trains SGD MLPs through netsim.mlp_fused: the weights, loss and accuracies of autograd + torch.optim.SGD."
-    import netsim.mlp_fused as MF
+    "train_one trains SGD MLPs through netsim.zoo.fused_mlp: the weights, loss and accuracies of autograd + torch.optim.SGD."
+    import netsim.zoo.fused_mlp as MF
     jobs, ds = _jobs(digits, n=2), digits[0]
     kw = dict(epochs=3, recipe=recipe, batch_size=32, width=0.2, device='cpu')
     assert T.fused_sgd(T.make_model(arch, ds.in_shape, 2, 0.2), recipe) is not None    # the fused path is the one tested
