@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 from .activations import iter_activations, as_inputs
-from .match import max_match
+from .match import max_match, check_eps
 from .match.gram import Matcher
 
 # %% ../nbs/07a_compare.ipynb #a342cd52
@@ -32,10 +32,10 @@ def linear_cka(A:torch.Tensor, # (d, n) activations, one column per neuron
 EPS = (0.15, 0.2, 0.25, 0.3, 0.5)   # the eps values of the released pipeline (spec 5.1)
 ZEROS = ('code', 'match', 'exclude')
 
-def _check_eps(eps):
-    eps = tuple(float(e) for e in np.atleast_1d(eps))
-    bad = [e for e in eps if not 0 <= e < 1]
-    if not eps or bad: raise ValueError(f"eps values must lie in [0, 1), got {list(eps)}")
+def _eps_tuple(eps):
+    "One or several eps as a tuple, each checked by `check_eps`."
+    eps = tuple(check_eps(e) for e in np.atleast_1d(eps))
+    if not eps: raise ValueError("give at least one eps")
     return eps
 
 def match_scores(A:torch.Tensor,   # (d, n) activations of layer X, one column per neuron
@@ -44,7 +44,7 @@ def match_scores(A:torch.Tensor,   # (d, n) activations of layer X, one column p
                  zeros:str='code'  # dead (zero) vectors: 'code', 'match' or 'exclude' (see above)
                 )->list:
     "For each eps: dict(eps, similarity, size_a, size_b, dead_a, dead_b) of the maximum eps-match of A's and B's columns."
-    eps = _check_eps(eps)
+    eps = _eps_tuple(eps)
     if zeros not in ZEROS: raise ValueError(f"zeros must be one of {ZEROS}, got {zeros!r}")
     M = Matcher(A, B)                                  # Gram matrix once, reused for every eps
     n, m = M.n, M.m
@@ -75,7 +75,7 @@ def pairwise_scores(models,               # list of models of one architecture (
                     progress:bool=False   # tqdm bars
                    )->pd.DataFrame:
     "Raw scores: one row per (pair a, b, layer, draw, eps) with similarity, match sizes and CKA."
-    models, eps = list(models), _check_eps(eps)
+    models, eps = list(models), _eps_tuple(eps)
     if pairs is None:
         if len(models) < 2: raise ValueError(f"need at least two models to pair, got {len(models)}")
         pairs = list(itertools.combinations(range(len(models)), 2))

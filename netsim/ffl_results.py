@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from .ffl import (ConcatRows, fit_ffl, classification_split, retrieval_split, evaluate_classification,
                         evaluate_retrieval, summarise, ffl_report)
+from .papers import ARCH_NAMES, PAPER_ROWS, ffl_paper
 
 # %% ../nbs/12_ffl_results.ipynb #a1d080c5
 def transfer_scores(Xa, ya,              # features and labels of the zoo the projection is trained on
@@ -72,13 +73,8 @@ def plot_ffl(df:pd.DataFrame,                      # rows from `ffl_report`
     ax[0].legend(fontsize=7); ax[0].figure.suptitle(title, fontsize=10); ax[0].figure.tight_layout()
     return ax
 
-PAPER = {  # (model, protocol, method) -> per chain/layer 1..3, in %: spec sections 7.2 (tiny ImageNet) and 7.4 (NameData, one chain)
-    ('MLP-4', 'classification', 'chain'): [99.4, 99.7, 99.1], ('MLP-4', 'classification', 'unaligned'): [62.9, 2.4, 2.8],
-    ('PlainNet-5', 'classification', 'chain'): [99.6, 99.3, 99.5], ('PlainNet-5', 'classification', 'unaligned'): [9.7, 4.4, 4.0],
-    ('MLP-4', 'retrieval', 'chain'): [99.3, 98.8, 98.0], ('MLP-4', 'retrieval', 'unaligned'): [85.3, 9.5, 5.3],
-    ('PlainNet-5', 'retrieval', 'chain'): [98.5, 96.3, 97.0], ('PlainNet-5', 'retrieval', 'unaligned'): [15.3, 8.8, 11.0],
-    ('GRU-2', 'classification', 'chain'): [100.0], ('GRU-2', 'classification', 'unaligned'): [17.2],
-    ('GRU-2', 'retrieval', 'chain'): [95.7], ('GRU-2', 'retrieval', 'unaligned'): [21.3]}
+PAPER = {(ARCH_NAMES[r['arch']], r['protocol'], r['method']): ffl_paper(r['arch'], r['protocol'], r['method'])   # (model, protocol, method) -> % per chain
+         for r in PAPER_ROWS if r['arch'] in ARCH_NAMES and r['experiment'] == 'ffl' and r['chain'] == 1}
 
 def paper_table(df:pd.DataFrame,  # rows from `ffl_report`
                 model:str,        # 'MLP-4', 'PlainNet-5' or 'GRU-2' (keys of `PAPER`)

@@ -168,7 +168,7 @@ def test_words_disk_cache(tmp_path):
     kw = dict(root=tmp_path / 'dict', languages=['english', 'german'], n_per_class=4)
     a = load_words(**kw)
     assert len(list((tmp_path / 'cache').glob('text-*.json'))) == 1
-    D.IDX_CACHE.clear()
+    import netsim.formats as F; F.IDX_CACHE.clear()
     b = load_words(**kw)                                                    # read back from the JSON file
     assert b.info['words_train'] == a.info['words_train'] and torch.equal(a.x_train, b.x_train)
     load_words(**kw, cache=False); assert len(list((tmp_path / 'cache').glob('text-*.json'))) == 1
