@@ -271,7 +271,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
     n_todo = sum(1 for r in rows if r['chunk'] in todo)
     if started != netsim.__version__ and n_done < n_todo:   # finished models are kept; new ones may differ in the last bits
         warnings.warn(f"{out} was started with netsim {started}; the {n_todo - n_done} models still to train use netsim "
-                      f"{netsim.__version__} (conv nets train channels_last on a CPU since 0.1.1, GRUs through fused layers since 0.1.2, with their own sigmoid since 0.1.3, MLPs through hand-written SGD steps and GRUs without autograd since 0.1.4)")
+                      f"{netsim.__version__}; their weights may differ in the last bits from what netsim {started} would train (CHANGELOG.md lists the versions that changed training)")
     bar = tqdm(total=n_todo, initial=n_done, unit='model', desc=f'zoo {arch}/{dataset}', disable=not progress)
     try:
         for c in todo:
