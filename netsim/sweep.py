@@ -4,8 +4,7 @@
 
 # %% auto #0
 __all__ = ['PKG_DIR', 'SWEEP_NB_NAME', 'META_KEYS', 'PATH_PARAMS', 'sweep_notebook', 'sync_packaged_notebook', 'sweep_params',
-           'parse_value', 'load_param_file', 'check_params', 'SkipSection', 'need', 'Recorder', 'run_one', 'run_sweep',
-           'main']
+           'parse_value', 'load_param_file', 'check_params', 'SkipSection', 'Recorder', 'run_one', 'run_sweep', 'main']
 
 # %% ../nbs/08a_sweep_cli.ipynb #66c0de7b
 import argparse, datetime, json, math, os, shutil, sys, tempfile, time, traceback
@@ -73,17 +72,6 @@ def check_params(params:dict, # parameter name -> value
 # %% ../nbs/08a_sweep_cli.ipynb #047cddbf
 class SkipSection(Exception):
     "Raised inside a `Recorder.section` to record it as skipped (a building block is missing)."
-
-def need(module:str, # module name, e.g. 'netsim.zoo'
-         *names):    # attribute names that must exist in it
-    "Import `module` and return the attributes `names`; raise `SkipSection` naming what is missing."
-    import importlib
-    try: m = importlib.import_module(module)
-    except ImportError as e: raise SkipSection(f"{module} not available ({e})") from None
-    missing = [n for n in names if not hasattr(m, n)]
-    if missing: raise SkipSection(f"{module} lacks {', '.join(missing)}")
-    out = [getattr(m, n) for n in names]
-    return out[0] if len(out) == 1 else out
 
 def _clean(v):
     "JSON-safe value: numpy/torch scalars to Python, NaN/inf to None, tuples to lists."
