@@ -98,10 +98,10 @@ def loads_checked(data:bytes,          # the file's bytes
     try: obj = json.loads(data.decode('utf-8'))
     except UnicodeDecodeError as e: raise error(f"{path} is not valid UTF-8 (byte {e.start}): the file is damaged") from None
     except json.JSONDecodeError as e: raise error(f"{path} is not valid JSON ({e}): the file is damaged") from None
-    if not isinstance(obj, dict): raise error(f"{path} holds a JSON {type(obj).__name__}, not an object: the file is damaged")
+    if not isinstance(obj, dict): raise error(f"{path} holds a JSON {type(obj).__name__}, not an object: the file is corrupt")
     c = obj.pop('checksum', None)
-    if c is None and (require(obj) if callable(require) else require): raise error(f"{path} has no checksum: the file is damaged or was not written by netsim")
-    if c is not None and c != checksum(obj): raise error(f"{path} does not match its checksum: the file was changed or damaged")
+    if c is None and (require(obj) if callable(require) else require): raise error(f"{path} has no checksum: the file is corrupt or was not written by netsim")
+    if c is not None and c != checksum(obj): raise error(f"{path} does not match its checksum: the file was changed or is corrupt")
     return obj
 
 # %% ../nbs/04f_integrity.ipynb #1e4b408b
@@ -212,13 +212,15 @@ SWEEP_SCHEMA = {
 # %% ../nbs/04f_integrity.ipynb #4005e54a
 def validate_params(params:dict,          # parameter name -> value
                     schema:dict=None,     # name -> `Param` (default `SWEEP_SCHEMA`)
-                    source:str=None       # where the values came from, named in errors (e.g. the preset file)
+                    source:str=None,      # where the values came from, named in errors (e.g. the preset file)
+                    unknown:str='error'   # a name not in `schema`: 'error', or 'keep' it unchecked (a notebook's own parameter)
                    )->dict:
     "`params` with every value checked against `schema` and coerced to its type; `UsageError` on the first problem."
     schema = SWEEP_SCHEMA if schema is None else schema
     if not isinstance(params, dict): raise UsageError(f"{source or 'parameters'}: must be a mapping of names to values")
     out = {}
     for k, v in params.items():
+        if k not in schema and unknown == 'keep': out[k] = v; continue
         if k not in schema: raise UsageError(f"{source + ': ' if source else ''}unknown parameter {k!r}; known: {', '.join(sorted(schema))}")
         out[k] = check_param(k, v, schema[k], source)
     return out

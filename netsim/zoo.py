@@ -85,7 +85,8 @@ def _read_manifest(path:Path)->dict:
     if path.exists() and not path.is_dir(): raise ZooPathError(f"{path} is a file, not a directory; a zoo is a directory made by train_zoo")
     if not path.is_dir(): raise ZooPathError(f"{path} is not a directory; a zoo is a directory made by train_zoo")
     if not mf.exists(): raise ZooPathError(f"{path} is not a netsim zoo (no manifest.json); pass the --out directory of a train_zoo run")
-    m = loads_checked(mf.read_bytes(), mf, require=lambda o: o.get('format_version') != 1, error=ZooError)
+    m = loads_checked(mf.read_bytes(), mf, error=ZooError,   # a checksum is required from format 2 on
+                      require=lambda o: o.get('format') == FORMAT and o.get('format_version') in READ_VERSIONS[1:])
     if m.get('format') != FORMAT: raise ZooError(f"{mf} is not a netsim zoo manifest (format={m.get('format')!r})")
     if m.get('format_version') not in READ_VERSIONS:
         raise ZooError(f"{mf} has zoo format version {m.get('format_version')!r}, this netsim reads versions {READ_VERSIONS}")

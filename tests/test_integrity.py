@@ -340,14 +340,14 @@ SWEEP_BAD = [['sweep'], ['sweep', 'mnist'], ['sweep', 'digits', '-p', 'epochs'],
              ['sweep', 'digits', '-p', 'alignments', '[chain, magic]'], ['sweep', 'digits', '-p', 'match_models', '1'],
              ['sweep', 'digits', '-p', 'epochs_by_arch', '{mlp4: 0}'], ['sweep', 'digits', '-p', 'lr', '-1'],
              ['sweep', 'digits', '-p', 'k', '1.5'], ['sweep', 'digits', '-f', '{missing}'], ['sweep', 'digits', '--out', '{afile}'],
-             ['sweep', 'digits', '--name', '{{bad'], ['report', '{missing}'], ['report', '{afile}'], ['params', '--notebook', '{missing}'],
+             ['sweep', 'digits', '--name', '{bad'], ['report', '{missing}'], ['report', '{afile}'], ['params', '--notebook', '{missing}'],
              ['frobnicate'], []]
 
 def test_errors_sweep_cli_fuzz(tmp_path, monkeypatch):
     (tmp_path/'afile').write_text('x')
     rows = []
     for args in SWEEP_BAD:
-        args = [a.format(missing=tmp_path/'nope', afile=tmp_path/'afile') for a in args]
+        args = [a.replace('{missing}', str(tmp_path/'nope')).replace('{afile}', str(tmp_path/'afile')) for a in args]
         if args[:1] == ['sweep'] and '--out' not in args: args += ['--out', str(tmp_path/'runs')]
         rc, err = _sweep_main(args + (['--no-report'] if args[:1] == ['sweep'] else []), monkeypatch)
         rows.append((' '.join(args), rc, err.strip()))

@@ -158,7 +158,7 @@ def test_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as e: zoo_cli(['--out', str(tmp_path/'x'), '--shard', '3/2'])
     assert e.value.code == 2 and '--shard' in capsys.readouterr().err
     with pytest.raises(SystemExit) as e: zoo_cli(['--out', str(tmp_path/'x'), '--models-per-class', '0'])
-    assert e.value.code == 2 and 'models_per_class' in capsys.readouterr().err
+    assert e.value.code == 2 and '--models-per-class' in capsys.readouterr().err
     with pytest.raises(SystemExit): zoo_cli(['--out', str(tmp_path/'x'), '--arch', 'mlp9'])
 
 def test_cli_trains_and_prints_summary(tmp_path, capsys):
