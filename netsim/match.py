@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['TOL', 'RANK_TOL', 'ZERO_TOL', 'FALLBACKS', 'prep_pair', 'neuron_index', 'neuron_name', 'unit_columns', 'span_basis',
-           'rel_dist', 'check_eps', 'match_distances', 'is_match', 'MatchResult', 'brute_force_matches',
-           'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'TooManyTrials', 'make_engine', 'one_thread',
-           'max_match', 'min_match', 'all_min_matches', 'simple_matches', 'max_match_similarity', 'max_epsilon',
-           'min_epsilon_for_size']
+           'rel_dist', 'check_eps', 'check_indices', 'match_distances', 'is_match', 'MatchResult',
+           'brute_force_matches', 'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'TooManyTrials',
+           'make_engine', 'one_thread', 'max_match', 'min_match', 'all_min_matches', 'simple_matches',
+           'max_match_similarity', 'max_epsilon', 'min_epsilon_for_size']
 
 # %% ../nbs/06_match_theory.ipynb #a97bdbff
 import itertools, math, random, warnings
@@ -97,11 +97,25 @@ def _units(A, B, zero_tol=ZERO_TOL):
     Cu, zero = unit_columns(C, zero_tol)
     return Cu, zero, A.shape[1], B.shape[1]
 
+def check_indices(X,          # column indices (ints, numpy ints or 0-d integer tensors)
+                  size:int,   # columns on that side
+                  side:str    # 'A' or 'B', named in errors
+                 )->list:
+    "`X` as a list of ints in range(size); ValueError naming the first bad index (negative ones too: they would wrap)."
+    out = []
+    for i in X:
+        v = i.item() if torch.is_tensor(i) and i.dim() == 0 else i
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)): raise ValueError(f"{side} index {i!r} is not an integer")
+        if not 0 <= v < size: raise ValueError(f"{side} index {v} is out of range: {side} has {size} neurons, indices 0..{size - 1} (negative indices are not allowed)")
+        out.append(int(v))
+    return out
+
 def match_distances(A, B,      # activation matrices (d, n) and (d, m)
                     X, Y):     # indices of the columns of A and of B in the pair
     "(rho of each x in X to span z_Y, rho of each y in Y to span z_X), in the order given."
     Cu, _, n, m = _units(A, B)
-    Xi, Yi = list(X), [n + j for j in Y]
+    X, Y = check_indices(X, n, 'A'), check_indices(Y, m, 'B')
+    Xi, Yi = X, [n + j for j in Y]
     return rel_dist(Cu[:, Xi], Cu[:, Yi]), rel_dist(Cu[:, Yi], Cu[:, Xi])
 
 def is_match(A, B, eps, X, Y, tol=TOL):
@@ -428,10 +442,10 @@ def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=Non
 
 # %% ../nbs/06_match_theory.ipynb #5a5e4dc8
 def max_match_similarity(A, B, eps:float, zeros:str='drop', method:str='fast', tol:float=TOL, device=None)->float:
-    "(|X*| + |Y*|) / (|X| + |Y|), zero vectors dropped before matching as in the authors' code unless zeros='match'."
+    "(|X*| + |Y*|) / (|X| + |Y|), zero vectors dropped before matching as in the authors' code unless zeros='match'; nan without neurons."
     r = max_match(A, B, eps, zeros=zeros, method=method, tol=tol, device=device)
     n, m = (A.n, A.m) if B is None else (torch.as_tensor(A).shape[1], torch.as_tensor(B).shape[1])
-    return r.size / max(n + m, 1)
+    return r.size / (n + m) if n + m else float('nan')   # 0/0: no neurons, nothing to compare (as `netsim.compare.match_scores`)
 
 def max_epsilon(A, B, device=None)->float:
     "max over non-zero neurons of rho(z_x, span z_Y) and rho(z_y, span z_X): the smallest eps matching everything."
