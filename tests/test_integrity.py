@@ -289,14 +289,18 @@ def test_11_small_directions_kept_in_span():
         assert r.pair == ((0, 1), (0, 1)), (method, r)
 
 def test_11_tiny_norms():
-    "The decisions do not depend on the scale of the data: all norms near 1e-15 give the same match as norms near 1."
+    "The decisions do not depend on the scale of the data: tiny norms (squares that underflow) or huge ones give the match of norms near 1."
     from netsim.match import max_match
-    g = torch.Generator().manual_seed(12)
-    A = torch.randn(40, 6, generator=g, dtype=torch.float64)
-    B = A[:, :4] @ torch.randn(4, 5, generator=g, dtype=torch.float64)
-    big = max_match(A, B, 0.25)
-    tiny = max_match(A * 1e-15, B * 1e-15, 0.25)
-    assert big.size > 0 and tiny.pair == big.pair, (big, tiny)
+    for seed in range(3):
+        g = torch.Generator().manual_seed(12 + seed)
+        Z = torch.randn(40, 5, generator=g, dtype=torch.float64)
+        A = torch.cat([Z @ torch.randn(5, 6, generator=g, dtype=torch.float64), torch.randn(40, 2, generator=g, dtype=torch.float64)], 1)
+        B = torch.cat([Z @ torch.randn(5, 7, generator=g, dtype=torch.float64), torch.randn(40, 2, generator=g, dtype=torch.float64)], 1)
+        for method in ('fast', 'plain'):
+            ref = max_match(A, B, 0.25, method=method)
+            assert 0 < ref.size < 17, ref
+            for s in (1e-15, 1e-170, 1e170):
+                assert max_match(A * s, B * s, 0.25, method=method).pair == ref.pair, (seed, method, s)
 
 # --- errors that name the fix -----------------------------------------------------------------------------------
 ZOO_BAD = [['--epochs', 'x'], ['--epochs', '0'], ['--epochs', '-3'], ['--epochs', '4.7'], ['--width', 'inf'], ['--width', 'nan'],
