@@ -444,7 +444,10 @@ def min_match(A, B, eps:float,
         g = neuron_index(v, eng.n, eng.m)
         if eng.zero[g]: return _zero_match(eng, g)
         st = eng.start(watch=g)                                      # Lines 1-4
-        return None if st is None else eng.result(_min_match(eng, st, g, randomized, seed))
+        if st is None: return None
+        r = eng.result(_min_match(eng, st, g, randomized, seed))
+        r.removed = {}                                               # removal records belong to `max_match` results (both engines)
+        return r
     return _run(A, B, eps, method, tol, device, fn)
 
 def all_min_matches(A, B, eps:float, v, method:str='fast', tol:float=TOL, device=None,

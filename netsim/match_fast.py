@@ -305,7 +305,7 @@ def sweep_in(self):
         if not len(cand): self.nfree = 0; break
         low = self.M.diagonal()[cand] <= self.rank2
         if low.any():                                          # dependent on the current basis
-            if bool((self.M.diagonal()[cand[low]] > self.sure2).any()): self.flag[0] = True   # or below the Gram form's resolution
+            if bool((self.M.diagonal()[cand[low]] > max(self.sure2, 64 * self.delta())).any()): self.flag[0] = True   # maybe real, below the Gram form's resolution
             self.dep[cand[low]] = True; cand = cand[~low]
             if not len(cand): continue
         L, info = chol(self.M if len(cand) == len(self.M) else sub(self.M, cand, cand))
@@ -314,7 +314,7 @@ def sweep_in(self):
         piv = L.diagonal()[:j] ** 2
         bad = _nz(piv <= self.rank2)
         q = int(bad[0]) if len(bad) else j
-        if len(bad) and float(piv[q]) > self.sure2: self.flag[0] = True
+        if len(bad) and float(piv[q]) > max(self.sure2, 64 * self.delta()): self.flag[0] = True   # (above its rounding error)
         if q == 0: self.dep[cand[0]] = True; continue         # numerically singular first pivot
         if q < len(L): L, _ = chol(sub(self.M, cand[:q], cand[:q]))
         self._block(cand[:q], L)
