@@ -206,7 +206,7 @@ LAZY_MIN, LAZY_B = 128, 32   # tableaus with this many spanning slots batch up t
 
 class _Tab:
     "Sweep tableau of spanning neurons T against tested neurons S on the normalised Gram matrix G (numpy or torch)."
-    def __init__(self, G, T, S, rank2, L=None, Q=None, sure2=None, flag=None):
+    def __init__(self, G, T, S, rank2=GRAM_RANK_TOL**2, L=None, Q=None, sure2=None, flag=None):
         self.sure2, self.flag = rank2 if sure2 is None else sure2, flag if flag is not None else [False]   # pivots in (sure2, rank2]: unsure
         self.xp = xp = _NumpyOps if isinstance(G, np.ndarray) else _TorchOps
         self.G, self.Ti, self.Si, self.rank2 = G, xp.idx(T, G), xp.idx(S, G), rank2
