@@ -96,8 +96,8 @@ def loads_checked(data:bytes,          # the file's bytes
                  )->dict:
     "The JSON object in `data`, its checksum verified and removed; `error` naming `path` otherwise."
     try: obj = json.loads(data.decode('utf-8'))
-    except UnicodeDecodeError as e: raise error(f"{path} is not valid UTF-8 (byte {e.start}): the file is damaged") from None
-    except json.JSONDecodeError as e: raise error(f"{path} is not valid JSON ({e}): the file is damaged") from None
+    except UnicodeDecodeError as e: raise error(f"{path} is not valid UTF-8 (byte {e.start}): the file is corrupt") from None
+    except json.JSONDecodeError as e: raise error(f"{path} is not valid JSON ({e}): the file is corrupt") from None
     if not isinstance(obj, dict): raise error(f"{path} holds a JSON {type(obj).__name__}, not an object: the file is corrupt")
     c = obj.pop('checksum', None)
     if c is None and (require(obj) if callable(require) else require): raise error(f"{path} has no checksum: the file is corrupt or was not written by netsim")
