@@ -127,7 +127,7 @@ def check_param(name:str, v, p:Param, source:str=None):
     where = f"{source}: " if source else ''
     fix = f"; use {p.hint}" if p.hint else ''
     try: v = _coerce(v, p.type)
-    except TypeError as e: raise UsageError(f"{where}{name} must be a {p.type.__name__}, got {e} {v!r}{fix}") from None
+    except TypeError as e: raise UsageError(f"{where}{name} must be {'an' if p.type is int else 'a'} {p.type.__name__}, got {e} {v!r}{fix}") from None
     why = p.check(v) if p.check else None
     if why: raise UsageError(f"{where}{name}={v!r}: {why}{fix}")
     return v
