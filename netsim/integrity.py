@@ -9,18 +9,19 @@ __all__ = ['TMP_MARK', 'POS', 'SWEEP_SCHEMA', 'tmp_path', 'atomic_write', 'atomi
            'run_cli']
 
 # %% ../nbs/04f_integrity.ipynb #b355dc5b
-import argparse, errno, hashlib, json, math, os, re, socket, sys, time, traceback, uuid
+import argparse, errno, hashlib, itertools, json, math, os, re, socket, sys, threading, time, traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 # %% ../nbs/04f_integrity.ipynb #d321e862
-TMP_MARK = '.tmp-'   # temporary files are '.<name>.tmp-<host>-<pid>-<token>'
+TMP_MARK = '.tmp-'   # temporary files are '.<name>.tmp-<host>-<pid>-<thread>x<count>'
+_SEQ = itertools.count()
 
 def tmp_path(path:Path # the file that will be written
             )->Path:
     "A temporary name next to `path` that no other writer (process, thread or host) uses."
     path = Path(path)
-    return path.with_name(f'.{path.name}{TMP_MARK}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}')
+    return path.with_name(f'.{path.name}{TMP_MARK}{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}x{next(_SEQ)}')
 
 def atomic_write(path,            # the file to (re)place
                  write,           # called with a temporary path to write to
@@ -46,7 +47,8 @@ def atomic_write_text(path, text:str)->Path:
 def _alive(pid:int)->bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
-    except (PermissionError, OverflowError, ValueError): return pid < 2**22 if isinstance(pid, int) else True
+    except PermissionError: return True                # another user's process
+    except (OverflowError, ValueError): return False   # not a process id
     return True
 
 def _writer(name:str):

@@ -315,7 +315,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
     elif out.exists() and any(not p.name.startswith('.') for p in out.iterdir()):
         raise ZooPathError(f"{out} exists, is not empty and is not a netsim zoo; refusing to write into it")
     else:
-        out.mkdir(parents=True, exist_ok=True); _write_json(out/'manifest.json', m)
+        out.mkdir(parents=True, exist_ok=True); clean_tmp(out); _write_json(out/'manifest.json', m)
     todo = [c for c in range(m['n_chunks']) if shard is None or c % shard[1] == shard[0]]
     ctx = _context(stored, {k: tuple(v.shape) for k, v in make_model(arch, m['in_shape'], n_out, cfg['width'], seed=0).state_dict().items()})
     done, used = set(), set()                   # chunks done; (engine, device type) they were trained with
