@@ -59,6 +59,12 @@ def weight_match(params:dict,     # stacked state dict (name -> (M, *shape))
     if isinstance(ref, (int, np.integer)):
         if not 0 <= ref < M: raise ValueError(f"reference index {ref} out of range for {M} models")
         ref = {k: v[ref] for k, v in params.items()}
+    if not isinstance(ref, dict): raise ValueError(f"the reference must be an index into the stack or a state dict, got {type(ref).__name__}")
+    missing = [k for k in params if k not in ref]
+    if missing: raise ValueError(f"the reference state dict lacks {missing[:3]}: it is not of the stack's architecture")
+    bad = next((k for k in params if tuple(ref[k].shape) != tuple(params[k].shape[1:])), None)
+    if bad: raise ValueError(f"the reference's {bad} has shape {tuple(ref[bad].shape)}, the stack's models {tuple(params[bad].shape[1:])}: "
+                             "align to a reference of the same architecture and width")
     perms = {p: torch.arange(n).repeat(M, 1) for p, n in spec.perm_sizes.items()}
     rng, names = np.random.default_rng(stable_seed('weight-match', seed)), list(spec.perm_sizes)
     for it in range(max_iter):

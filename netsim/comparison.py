@@ -20,10 +20,13 @@ from .match.gram import Matcher
 def linear_cka(A:torch.Tensor, # (d, n) activations, one column per neuron
                B:torch.Tensor  # (d, m) activations of the same d inputs/coordinates
               )->float:
-    "Linear CKA of two activation matrices (rows = the same inputs); nan when one side is constant."
+    "Linear CKA of two activation matrices (rows = the same inputs); nan when one side is constant; NaN/inf input is refused."
     if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0]:
         raise ValueError(f"need (d, n) and (d, m) matrices with the same d, got {tuple(A.shape)} and {tuple(B.shape)}")
     A, B = A.double(), B.double()
+    for name, Z in (('A', A), ('B', B)):
+        bad = int((~torch.isfinite(Z)).sum())
+        if bad: raise ValueError(f"{name} has {bad} NaN/inf entries; clean the activations first (the match functions refuse them too)")
     A, B = A - A.mean(0), B - B.mean(0)
     den = torch.linalg.matrix_norm(A.T @ A) * torch.linalg.matrix_norm(B.T @ B)
     return float((A.T @ B).pow(2).sum() / den) if den > 0 else float('nan')
@@ -53,7 +56,7 @@ def match_scores(A:torch.Tensor,   # (d, n) activations of layer X, one column p
     out = []
     for e in eps:
         X, Y = max_match(M, None, e, zeros='match' if zeros == 'match' else 'drop').pair
-        out.append(dict(eps=e, similarity=(len(X) + len(Y)) / den if den else 1.0, size_a=len(X), size_b=len(Y),
+        out.append(dict(eps=e, similarity=(len(X) + len(Y)) / den if den else float('nan'), size_a=len(X), size_b=len(Y),   # 0/0: nan
                         dead_a=za, dead_b=zb))
     return out
 
@@ -76,6 +79,9 @@ def pairwise_scores(models,               # list of models of one architecture (
                    )->pd.DataFrame:
     "Raw scores: one row per (pair a, b, layer, draw, eps) with similarity, match sizes and CKA."
     models, eps = list(models), _eps_tuple(eps)
+    for name, v in (('n_coords', n_coords), ('n_draws', n_draws)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r} (conv layers need at least one draw of one coordinate)")
     if pairs is None:
         if len(models) < 2: raise ValueError(f"need at least two models to pair, got {len(models)}")
         pairs = list(itertools.combinations(range(len(models)), 2))

@@ -49,8 +49,9 @@ def load_fashion_mnist(root=None)->Dataset:  # folder with the four IDX files (d
     files = [_idx_file(d, s) for s in _FASHION_FILES]
     xtr, ytr, xte, yte = map(read_idx, files)
     for x, y, fx, fy in ((xtr, ytr, *files[:2]), (xte, yte, *files[2:])):
-        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y) or y.max() > 9:
-            raise ValueError(f"{fx} / {fy}: inconsistent IDX files (images {x.shape}, labels {y.shape}, max label {y.max()})")
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y) or len(y) == 0 or y.min() < 0 or y.max() > 9:
+            raise ValueError(f"{fx} / {fy}: inconsistent IDX files (images {x.shape}, labels {y.shape}, label range "
+                             f"{y.min() if len(y) else None}..{y.max() if len(y) else None}; labels must lie in 0..9)")
     return image_dataset('fashion-mnist', xtr[:, None], ytr, xte[:, None], yte, FASHION_CLASSES, 255., folder=str(d))
 
 # %% ../nbs/00_data.ipynb #d5c71652

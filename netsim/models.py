@@ -201,4 +201,9 @@ def stack_models(models # a list of modules of one architecture
     models = list(models)
     if not models: raise ValueError("stack_models needs at least one model")
     sds = [m.state_dict() for m in models]
+    for i, sd in enumerate(sds[1:], 1):
+        if list(sd) != list(sds[0]): raise ValueError(f"model {i} has other tensors than model 0 ({sorted(set(sd) ^ set(sds[0]))[:3]}); stack models of one architecture")
+        bad = next((k for k in sd if sd[k].shape != sds[0][k].shape), None)
+        if bad: raise ValueError(f"model {i}'s {bad} has shape {tuple(sd[bad].shape)}, model 0's {tuple(sds[0][bad].shape)}; "
+                                 "stack models of one architecture and width")
     return ModelStack(models[0], {k: torch.stack([sd[k] for sd in sds]) for k in sds[0]})

@@ -11,7 +11,8 @@ import argparse, datetime, json, math, os, shutil, sys, tempfile, time, tracebac
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
-from .report import SCHEMA, validate_results, write_report
+from .report import RUN_STATUS, SCHEMA, validate_results, write_report
+from .integrity import OneLineParser, UsageError, atomic_write_text, clean_tmp, run_cli, validate_params
 
 # %% ../nbs/08a_sweep_cli.ipynb #ca49c5ad
 PKG_DIR = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'netsim'
@@ -56,18 +57,20 @@ def parse_value(s:str # a command-line value
 
 def load_param_file(path # a YAML file holding a mapping of parameter names to values
                    )->dict:
-    "Read a YAML parameter file; ValueError unless it is a mapping."
+    "Read a YAML parameter file, every value checked against the schema (`netsim.integrity.SWEEP_SCHEMA`); `UsageError` naming the file otherwise."
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"parameter file {str(p)!r} does not exist")
-    d = yaml.safe_load(p.read_text()) or {}
-    if not isinstance(d, dict): raise ValueError(f"parameter file {str(p)!r} must hold a YAML mapping, got {type(d).__name__}")
-    return d
+    try: d = yaml.safe_load(p.read_text(encoding='utf-8'))
+    except (yaml.YAMLError, UnicodeDecodeError) as e: raise UsageError(f"parameter file {p}: not valid YAML ({' '.join(str(e).split())})") from None
+    d = {} if d is None else d
+    if not isinstance(d, dict): raise UsageError(f"parameter file {str(p)!r} must hold a YAML mapping, got {type(d).__name__}")
+    return validate_params(d, source=str(p), unknown='keep')     # names the notebook lacks: `check_params`
 
 def check_params(params:dict, # parameter name -> value
                  known:dict): # `sweep_params()`
     "ValueError naming any parameter the sweep notebook does not have."
     bad = sorted(set(params) - set(known))
-    if bad: raise ValueError(f"unknown sweep parameter(s) {bad}; known: {sorted(known)}")
+    if bad: raise UsageError(f"unknown sweep parameter(s) {bad}; known: {sorted(known)}")
 
 # %% ../nbs/08a_sweep_cli.ipynb #047cddbf
 class SkipSection(Exception):
@@ -157,7 +160,7 @@ class Recorder:
         "Write results.json atomically and return its path."
         res, p = self.result(), self.out/'results.json'
         validate_results(res)
-        tmp = p.with_suffix('.json.tmp'); tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, p); return p
+        return atomic_write_text(p, json.dumps(res, indent=1))     # a unique temporary name: two writers never share it
 
 # %% ../nbs/08a_sweep_cli.ipynb #5af22834
 PATH_PARAMS = ('zoo_dir', 'data_root')   # folder parameters, made absolute before the run
@@ -193,16 +196,27 @@ def run_one(dataset:str,            # dataset name (the notebook's `dataset` par
         except Exception: old = None
         if old is not None and _same_params(old, full): return dict(info, status='skipped', seconds=0.0, reason='results exist for these parameters (use --force)')
     run_dir.mkdir(parents=True, exist_ok=True)
-    if res_p.exists(): res_p.unlink()     # stale or forced: the new run writes it again at its end
+    clean_tmp(run_dir)                    # temporary files of writers that were killed
+    # the previous results.json stays until the new run replaces it (atomically, at its end): a run that fails or is
+    # killed leaves the last good results, and run.json says what happened to the latest run
+    old = res_p.stat().st_mtime_ns if res_p.exists() else None
     t = time.time()
+    _run_status(run_dir, dict(info, status='running'))
     try:
         pm.execute_notebook(str(nb), str(out_nb), parameters=params, kernel_name='python3', cwd=str(run_dir),
                             progress_bar=progress_bar, log_output=log_output)
     except Exception as e:
         msg = f"{type(e).__name__}: {getattr(e, 'ename', '')} {getattr(e, 'evalue', e)}".strip()
-        return dict(info, status='failed', seconds=round(time.time()-t, 1), error=msg)
-    if not res_p.exists(): return dict(info, status='failed', seconds=round(time.time()-t, 1), error='the notebook finished without writing results.json')
-    return dict(info, status='ok', seconds=round(time.time()-t, 1))
+        return _run_status(run_dir, dict(info, status='failed', seconds=round(time.time()-t, 1), error=msg))
+    if not res_p.exists() or res_p.stat().st_mtime_ns == old:
+        return _run_status(run_dir, dict(info, status='failed', seconds=round(time.time()-t, 1), error='the notebook finished without writing results.json'))
+    return _run_status(run_dir, dict(info, status='ok', seconds=round(time.time()-t, 1)))
+
+
+def _run_status(run_dir:Path, r:dict)->dict:
+    "Record `r` as the run folder's latest run (atomically) and return it."
+    atomic_write_text(run_dir/RUN_STATUS, json.dumps(dict(r, at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')), indent=1))
+    return r
 
 # %% ../nbs/08a_sweep_cli.ipynb #33a72962
 def run_sweep(datasets,              # dataset names
@@ -218,10 +232,12 @@ def run_sweep(datasets,              # dataset names
     "Run the sweep notebook once per dataset; returns the list of run dicts."
     fp = load_param_file(param_file) if param_file else {}
     datasets = list(datasets) or list(fp.get('datasets') or [])
-    if not datasets: raise ValueError("no dataset given: name one (e.g. `netsim sweep digits`) or list `datasets:` in the parameter file")
-    if isinstance(datasets, str): datasets = [datasets]
-    name = name or fp.get('name') or '{dataset}'
-    merged = {k: v for k,v in fp.items() if k not in META_KEYS} | (params or {})
+    if not datasets: raise UsageError("no dataset given: name one (e.g. `netsim sweep digits`) or list `datasets:` in the parameter file")
+    validate_params({'datasets': datasets}, source='command line')
+    name = validate_params({'name': name or fp.get('name') or '{dataset}'}, source='--name')['name']
+    params = validate_params(params or {}, source='-p', unknown='keep')     # unknown names: `check_params` below
+    if Path(out).exists() and not Path(out).is_dir(): raise UsageError(f"--out {out} is a file; give a folder for the runs")
+    merged = {k: v for k,v in fp.items() if k not in META_KEYS} | params
     check_params(merged, sweep_params(notebook))
     runs = []
     for ds in datasets:
@@ -238,9 +254,11 @@ def run_sweep(datasets,              # dataset names
 
 # %% ../nbs/08a_sweep_cli.ipynb #e386c68d
 def _parser():
-    ap = argparse.ArgumentParser(prog='netsim', description='netsim: sweeps of zoo training, FFL and match experiments, and their report.')
+    dbg = argparse.ArgumentParser(add_help=False)
+    dbg.add_argument('--debug', action='store_true', help='show the traceback of an error')
+    ap = OneLineParser(prog='netsim', description='netsim: sweeps of zoo training, FFL and match experiments, and their report.')
     sub = ap.add_subparsers(dest='cmd', required=True)
-    s = sub.add_parser('sweep', help='run the sweep notebook once per dataset (papermill)')
+    s = sub.add_parser('sweep', help='run the sweep notebook once per dataset (papermill)', parents=[dbg])
     s.add_argument('datasets', nargs='*', help='dataset names (default: `datasets` of the parameter file)')
     s.add_argument('--out', '-o', default='runs', help='root output folder (default: runs)')
     s.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='override a parameter (value parsed as YAML)')
@@ -250,17 +268,17 @@ def _parser():
     s.add_argument('--notebook', help='sweep notebook to run (default: the one shipped with netsim)')
     s.add_argument('--log-output', action='store_true', help="stream the notebook's output")
     s.add_argument('--no-report', action='store_true', help='do not (re)write the report afterwards')
-    r = sub.add_parser('report', help='aggregate every results.json under a folder into report.md and report.html')
+    r = sub.add_parser('report', help='aggregate every results.json under a folder into report.md and report.html', parents=[dbg])
     r.add_argument('runs', nargs='?', default='runs', help='folder holding the runs (default: runs)')
-    p = sub.add_parser('params', help="list the sweep notebook's parameters")
+    p = sub.add_parser('params', help="list the sweep notebook's parameters", parents=[dbg])
     p.add_argument('--notebook', help='sweep notebook (default: the one shipped with netsim)')
     return ap
 
 def main(argv=None # command-line arguments (default: sys.argv[1:])
         )->int:
-    "Entry point of the `netsim` console script."
+    "Entry point of the `netsim` console script; an error is one line (exit 2: usage, 1: runtime), `--debug` shows the traceback."
     a = _parser().parse_args(argv)
-    try:
+    def body():
         if a.cmd == 'params':
             for k,v in sweep_params(a.notebook).items(): print(f"{k:18} {v['type']:6} default {v['default']!r:28} {v['help']}")
             return 0
@@ -268,8 +286,7 @@ def main(argv=None # command-line arguments (default: sys.argv[1:])
             md, html = write_report(a.runs); print(f"report: {md}\n        {html}"); return 0
         runs = run_sweep(a.datasets, a.out, {k: parse_value(v) for k,v in a.param}, a.param_file, a.name, a.force,
                          a.notebook, a.log_output, report=not a.no_report)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"netsim: error: {e}", file=sys.stderr); return 2
-    failed = [r for r in runs if r['status'] == 'failed']
-    if failed: print(f"netsim sweep: {len(failed)} of {len(runs)} run(s) failed: " + ', '.join(r['notebook'] for r in failed), file=sys.stderr)
-    return 1 if failed else 0
+        failed = [r for r in runs if r['status'] == 'failed']
+        if failed: print(f"netsim sweep: {len(failed)} of {len(runs)} run(s) failed; open " + ', '.join(r['notebook'] for r in failed), file=sys.stderr)
+        return 1 if failed else 0
+    return run_cli('netsim', body, a.debug)

@@ -76,44 +76,48 @@ PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.
                 nn.MaxPool2d, nn.AvgPool2d)
 CONTAINERS = [nn.Sequential, MLP, PlainNet, ResNet, VGG, GRUNet]
 
+def _is(m, *types)->bool:
+    "Whether `m` is exactly of one of `types`: a subclass with its own `forward` may compute another function."
+    return type(m) in types
+
 class _Walker:
     "Walk modules in forward order, recording perms, tensor axes and layers."
     def __init__(self): self.sizes, self.axes, self.layers, self.spatial, self.last = {}, {}, [], False, None
     def new(self, name, n): self.sizes[name] = n; return name
     def walk(self, m, path, p):
         pre = f'{path}.' if path else ''
-        if isinstance(m, nn.Linear):
+        if _is(m, nn.Linear):
             if self.spatial: raise ValueError(f"{path}: Linear on an un-pooled conv feature map; add nn.AdaptiveAvgPool2d(1) before Flatten")
             q = self.new(path, m.out_features)
             self.axes.update(dense_axes(path, p, q, m.bias is not None))
             self.layers.append(Layer(path, 'linear', self._keys(path, m.bias is not None), p, q)); self.last = self.layers[-1]
             return q
-        if isinstance(m, nn.Conv2d):
+        if _is(m, nn.Conv2d):
             if m.groups != 1: raise ValueError(f"{path}: grouped conv (groups={m.groups}) is not supported")
             q = self.new(path, m.out_channels); self.spatial = True
             self.axes.update(conv_axes(path, p, q, m.bias is not None))
             self.layers.append(Layer(path, 'conv', self._keys(path, m.bias is not None), p, q)); self.last = self.layers[-1]
             return q
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if _is(m, nn.BatchNorm1d, nn.BatchNorm2d):
             if p is None: raise ValueError(f"{path}: BatchNorm on the model's inputs is not supported")
             self.axes.update(batchnorm_axes(path, p))
             if self.last is not None and self.last.out_perm == p and self.last.bn is None: self.last.bn, self.last.bn_eps = path, m.eps
             self.last = None; return p
-        if isinstance(m, nn.AdaptiveAvgPool2d):
+        if _is(m, nn.AdaptiveAvgPool2d):
             if m.output_size not in (1, (1, 1)): raise ValueError(f"{path}: AdaptiveAvgPool2d({m.output_size}) is not supported, only global pooling (1)")
             self.spatial = False; return p
-        if isinstance(m, nn.Flatten):
+        if _is(m, nn.Flatten):
             if self.spatial: raise ValueError(f"{path}: Flatten of an un-pooled conv feature map is not supported; pool to 1x1 first")
             return p
-        if isinstance(m, PASS_THROUGH): self.last = self.last if isinstance(m, (nn.Identity, nn.Dropout)) else None; return p
-        if isinstance(m, ResBlock): return self.resblock(m, path, p)
-        if isinstance(m, nn.GRU): return self.gru(m, path, p)
+        if _is(m, *PASS_THROUGH): self.last = self.last if _is(m, nn.Identity, nn.Dropout) else None; return p
+        if _is(m, ResBlock): return self.resblock(m, path, p)
+        if _is(m, nn.GRU): return self.gru(m, path, p)
         if any(type(m) is c for c in CONTAINERS):
             for n, c in m.named_children(): p = self.walk(c, pre + n, p)
             return p
         raise ValueError(f"module {path or '<model>'!r} of type {type(m).__name__} is not supported by netsim.symmetry; "
                          f"known: Linear, Conv2d, BatchNorm, activations, pooling, Flatten, ResBlock, GRU and containers "
-                         f"{[c.__name__ for c in CONTAINERS]}")
+                         f"{[c.__name__ for c in CONTAINERS]}, each of exactly that type (a subclass may compute something else)")
     def _keys(self, path, bias): return {'weight': f'{path}.weight', **({'bias': f'{path}.bias'} if bias else {})}
     def resblock(self, m, path, p):
         q = self.walk(m.main, f'{path}.main', p)       # the main branch's last conv made perm q
@@ -121,10 +125,10 @@ class _Walker:
             self._rename(q, path)
             for n, c in m.short.named_children():
                 k = f'{path}.short.{n}'
-                if isinstance(c, nn.Conv2d):
+                if _is(c, nn.Conv2d):
                     self.axes.update(conv_axes(k, p, path, c.bias is not None))
                     self.layers.append(Layer(k, 'conv', self._keys(k, c.bias is not None), p, path, role='short'))
-                elif isinstance(c, nn.BatchNorm2d):
+                elif _is(c, nn.BatchNorm2d):
                     self.axes.update(batchnorm_axes(k, path))
                     if self.layers[-1].name == f'{path}.short.0': self.layers[-1].bn, self.layers[-1].bn_eps = k, c.eps
                 else: raise ValueError(f"{k}: {type(c).__name__} in a shortcut is not supported (only Conv2d, BatchNorm2d)")
@@ -171,9 +175,12 @@ def perm_spec(model # an `nn.Module` (or a `ModelStack`, whose template is used)
     return PermSpec(w.sizes, {k: w.axes[k] for k in sd}, w.layers)
 
 # %% ../nbs/02_permutation.ipynb #bd994bd1
-def _check_perm(name, p, n):
+def _check_perm(name, p, n, batch_dims=0):
     p = torch.as_tensor(p)
     if p.dtype not in (torch.int64, torch.int32): raise ValueError(f"permutation {name!r} must be an integer tensor, got {p.dtype}")
+    if p.dim() != 1 + batch_dims:
+        raise ValueError(f"permutation {name!r} has shape {tuple(p.shape)}; with batch_dims={batch_dims} it must have shape "
+                         + ("(n,)" if batch_dims == 0 else "(models, n)") + f" with n = {n}")
     if p.shape[-1] != n or not torch.equal(p.sort(-1).values, torch.arange(n).expand_as(p)):
         raise ValueError(f"permutation {name!r} must be a permutation of range({n}), got shape {tuple(p.shape)}")
     return p.long()
@@ -186,13 +193,24 @@ def permute_state(sd:dict,         # state dict (name -> tensor)
     "A new state dict with `perms` applied: along each axis a permutation names, new unit i = old unit perm[i]."
     unknown = set(perms) - set(spec.perm_sizes)
     if unknown: raise ValueError(f"unknown permutation names {sorted(unknown)}; this model has {list(spec.perm_sizes)}")
-    perms = {k: _check_perm(k, v, spec.perm_sizes[k]) for k, v in perms.items()}
+    perms = {k: _check_perm(k, v, spec.perm_sizes[k], batch_dims) for k, v in perms.items()}
     out = {}
     for k, t in sd.items():
-        for ax, a in enumerate(spec.axes_to_perm[k]):
+        if k not in spec.axes_to_perm:
+            raise ValueError(f"state-dict key {k!r} is not in the spec (it has {len(spec.axes_to_perm)} tensors, e.g. "
+                             f"{list(spec.axes_to_perm)[:3]}); pass the state dict of the model the spec was made from")
+        axes = spec.axes_to_perm[k]
+        if t.dim() != len(axes) + batch_dims: raise ValueError(f"{k} has {t.dim()} axes; the spec gives {len(axes)} (+ {batch_dims} model axes)")
+        for ax, a in enumerate(axes):
             if a is None: continue
             name, nb = (a, 1) if isinstance(a, str) else a
+            if t.shape[ax + batch_dims] != nb * spec.perm_sizes[name]:
+                raise ValueError(f"{k} has {t.shape[ax + batch_dims]} units on axis {ax}, but the spec's permutation {name!r} permutes "
+                                 f"{spec.perm_sizes[name]}" + (f" in each of {nb} blocks" if nb > 1 else '') +
+                                 "; the state dict is not of the spec's model (another width?)")
             if name not in perms: continue
+            if perms[name].dim() == 2 and perms[name].shape[0] != t.shape[0]:
+                raise ValueError(f"permutation {name!r} has {perms[name].shape[0]} rows, but {k} holds {t.shape[0]} models")
             p, n = perms[name].to(t.device), spec.perm_sizes[name]
             idx = torch.cat([p + b*n for b in range(nb)], -1)
             axis = ax + batch_dims

@@ -62,13 +62,13 @@ def check_run(run_dir, params):
 
 def test_sweep_two_configs_skip_and_failure(tmp_path):
     "Two tiny configurations (and a failing run between them) in one `netsim sweep` each; re-running skips them."
-    a = write_yaml(tmp_path/'a.yaml', dict(TINY, datasets=['nosuchdata', 'digits']))
+    a = write_yaml(tmp_path/'a.yaml', dict(TINY, datasets=['cifar100', 'digits']))   # cifar100: no files here, the run fails
     b = write_yaml(tmp_path/'b.yaml', dict(TINY, archs=['mlp4', 'plain5'], width=0.125, scheme='disjoint', n_classes=3,
                                            name='{dataset}-b'))
     r = netsim('sweep', '-f', a, '--out', 'runs', cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr                  # one run failed ...
-    assert 'FAILED' in r.stdout and 'runs/nosuchdata/sweep.ipynb' in r.stdout, r.stdout
-    assert (tmp_path/'runs/nosuchdata/sweep.ipynb').is_file() and not (tmp_path/'runs/nosuchdata/results.json').exists()
+    assert 'FAILED' in r.stdout and 'runs/cifar100/sweep.ipynb' in r.stdout, r.stdout
+    assert (tmp_path/'runs/cifar100/sweep.ipynb').is_file() and not (tmp_path/'runs/cifar100/results.json').exists()
     check_run(tmp_path/'runs/digits', TINY)                        # ... and did not stop the other
     r = netsim('sweep', 'digits', '-f', b, '--out', 'runs', cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr

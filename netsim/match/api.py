@@ -31,8 +31,10 @@ def _run(A, B, eps, method, tol, device, fn):
     "fn(engine); redone with the plain engine if the fast one saw a decision within its error of the threshold."
     with one_thread():                           # the Gram product too: a busy machine makes BLAS threads spin
         eng = _engine(A, B, eps, method, tol, device)
+        fl = getattr(getattr(eng, 'mt', None), 'unsure', None)   # the fast engine met a direction below its resolution
+        if fl: fl[0] = False
         out = fn(eng)
-        if getattr(eng, 'ambiguous', False): FALLBACKS[0] += 1; out = fn(eng.plain())
+        if getattr(eng, 'ambiguous', False) or (fl and fl[0]): FALLBACKS[0] += 1; out = fn(eng.plain())
     return out
 
 def _zero_match(eng, g): return eng.result(((([g], []) if g < eng.n else ([], [g])), {}))
@@ -59,7 +61,10 @@ def min_match(A, B, eps:float,
         g = neuron_index(v, eng.n, eng.m)
         if eng.zero[g]: return _zero_match(eng, g)
         st = eng.start(watch=g)                                      # Lines 1-4
-        return None if st is None else eng.result(minimal_match(eng, st, g, randomized, seed))
+        if st is None: return None
+        r = eng.result(minimal_match(eng, st, g, randomized, seed))
+        r.removed = {}                                               # removal records belong to `max_match` results (both engines)
+        return r
     return _run(A, B, eps, method, tol, device, fn)
 
 def all_min_matches(A, B, eps:float, v, method:str='fast', tol:float=TOL, device=None,
@@ -96,10 +101,10 @@ def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=Non
 
 # %% ../../nbs/06a_match_api.ipynb #5a5e4dc8
 def max_match_similarity(A, B, eps:float, zeros:str='drop', method:str='fast', tol:float=TOL, device=None)->float:
-    "(|X*| + |Y*|) / (|X| + |Y|), zero vectors dropped before matching as in the authors' code unless zeros='match'."
+    "(|X*| + |Y*|) / (|X| + |Y|), zero vectors dropped before matching as in the authors' code unless zeros='match'; nan without neurons."
     r = max_match(A, B, eps, zeros=zeros, method=method, tol=tol, device=device)
     n, m = (A.n, A.m) if B is None else (torch.as_tensor(A).shape[1], torch.as_tensor(B).shape[1])
-    return r.size / max(n + m, 1)
+    return r.size / (n + m) if n + m else float('nan')   # 0/0: no neurons, nothing to compare (as `netsim.comparison.match_scores`)
 
 def max_epsilon(A, B, device=None)->float:
     "max over non-zero neurons of rho(z_x, span z_Y) and rho(z_y, span z_X): the smallest eps matching everything."

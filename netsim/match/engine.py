@@ -7,7 +7,7 @@ __all__ = ['FIRST_TAB', 'FastEngine']
 
 # %% ../../nbs/25_match_engine.ipynb #45d84d51
 import math
-from .theory import TOL, RANK_TOL, check_eps, MatchResult, neuron_name, PlainEngine
+from .theory import TOL, RANK_TOL, check_eps, MatchResult, neuron_name, PlainEngine, default_tol
 from .gram import PEND_MAX, PEND_WORK, Matcher, NumpyOps, TorchOps, UNIT_ROUNDOFF, nonzero_idx, sqrt0
 
 FIRST_TAB = 256                 # from this many neurons (X + Y) the first half-pass builds its tableau at once (see `start`)
@@ -38,8 +38,9 @@ class _State:
 class FastEngine:
     "Algorithm 1 by incremental sweeps on a Matcher's Gram matrix (the engine interface of `06_match_theory`)."
     def __init__(self, M:Matcher, eps:float, tol:float=TOL):
-        self.mt, self.eps, self.tol = M, check_eps(eps), tol
-        self.n, self.m, self.zero, self.thr2 = M.n, M.m, M.zero, (self.eps + tol) ** 2
+        self.mt, self.eps = M, check_eps(eps)
+        self.tol = default_tol(self.eps, M.prec, M.n + M.m) if tol is None else tol   # (`06_match_theory`)
+        self.n, self.m, self.zero, self.thr2 = M.n, M.m, M.zero, (self.eps + self.tol) ** 2
         self.ambiguous = False
         self.kern = _kernels() if M.Gn is not None else None   # compiled half-passes (`26_match_kernels`) on CPU tableaus
     def start(self, X=None, Y=None, watch=None):
@@ -102,11 +103,11 @@ def _plain_start(self:FastEngine, xs, ys, watch, rounds=3):
             test[s], S, T = False, side[s], side[1 - s]
             if T and half == 1 and mt.Gn is not None and len(T) + len(S) >= FIRST_TAB:   # large: the tableau at once
                 tab = mt._tab(T, S); self._fac0 = ('tab', tab)  # (`start` takes it over if tableaus follow)
-                if tab.nb < tab.na or not tab.pmin > RANK_TOL ** 2: return False
+                if tab.nb < tab.na or not tab.pmin > mt.rank2: return False
                 d, pmin[s] = tab.d, min(pmin[s], tab.pmin)
             elif T:
                 r = xp.resid(G, xp.idx(T, G), xp.idx(S, G))
-                if r is None or not r[1] > RANK_TOL ** 2: return False   # dependent vectors: tableaus handle them
+                if r is None or not r[1] > mt.rank2: return False   # dependent vectors: tableaus handle them
                 d, pmin[s], fac[s] = r[0], min(pmin[s], r[1]), (T, r[2])
                 if half == 1 and r[3] is not None: self._fac0 = ('LQ', r[2], r[3])   # (Q is used only by `start`, once)
             else: d = xp.ones(len(S), G) * 1.0                 # no span: every vector fails
@@ -316,7 +317,7 @@ def result(self:FastEngine, state, zeros=()):
 
 @patch
 def plain(self:FastEngine):
-    if not hasattr(self, '_pl'): self._pl = PlainEngine(self.mt.A, self.mt.B, self.eps, self.tol)
+    if not hasattr(self, '_pl'): self._pl = PlainEngine(self.mt.A, self.mt.B, self.eps, self.tol, rank_tol=self.mt.rank_tol, prec=self.mt.prec)
     return self._pl
 
 # %% ../../nbs/25_match_engine.ipynb #7b081648
@@ -329,7 +330,7 @@ def _shared_start(self:FastEngine):
         before, self.ambiguous = self.ambiguous, False
         st = self.start()
         st.removed = {}                                         # removal records belong to `max_match` results only
-        self.mt._shared = c = (key, st, self.ambiguous)         # (with its own close calls only)
+        self.mt._shared = c = (key, st, self.ambiguous or self.mt.unsure[0])   # (with its own close calls only)
         self.ambiguous |= before
     if c[2]: self.ambiguous = True                              # a close call in it: every user goes to the plain engine
     return c[1]

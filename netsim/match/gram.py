@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from scipy.linalg import lapack as _lp, blas as _blas
 from ..core import resolve_device, keep_freed_memory, switch_on
-from .theory import (TOL, RANK_TOL, ZERO_TOL, prep_pair, check_eps, MatchResult, neuron_name, PlainEngine)
+from .theory import (TOL, RANK_TOL, ZERO_TOL, prep_pair, check_eps, MatchResult, neuron_name, PlainEngine,
+                                 precision, default_rank_tol, GRAM_RANK_TOL, RANK_ULPS)
 from fastcore.basics import patch
 
 # %% ../../nbs/24_gram_form.ipynb #4f8d1f83
@@ -49,8 +50,15 @@ class Matcher:
     def __init__(self,
                  A, B,                      # activations (d, n) and (d, m): tensors on any device, or arrays
                  device=None,               # None: A's device; 'auto' picks CUDA when present
-                 zero_tol:float=ZERO_TOL):  # relative norm under which a column is a zero vector
+                 zero_tol:float=ZERO_TOL,   # relative norm under which a column is a zero vector
+                 rank_tol:float=RANK_TOL):  # relative distance under which a vector is inside a span (None: `default_rank_tol` of the data)
+        self.prec = precision(A, B)                  # the data's unit roundoff: the default tolerances follow it
         A, B = prep_pair(A, B, device, check=False)
+        self.rank_tol = default_rank_tol(self.prec, A.shape[0]) if rank_tol is None else rank_tol
+        self.rank2 = max(self.rank_tol, GRAM_RANK_TOL if rank_tol is None else 0.0) ** 2   # what the tableaus resolve
+        # a squared pivot between the Gram form's rounding (RANK_ULPS sqrt(d) u) and rank2 may be a real direction: unsure
+        self.sure2 = self.rank2 if rank_tol is not None else max(self.rank_tol ** 2, RANK_ULPS * math.sqrt(A.shape[0]) * torch.finfo(torch.float64).eps)
+        self.unsure = [False]         # set when a tableau meets such a pivot: the plain engine decides
         self.A, self.B, self.n, self.m, self.device = A, B, A.shape[1], B.shape[1], A.device
         G = gram_pair(A, B)
         cpu = G.device.type == 'cpu'
@@ -65,7 +73,7 @@ class Matcher:
         self._shared = None                            # the maximum match shared by calls for many neurons (`06c`)
     def _tab(self, T, S, L=None, Q=None):
         "Sweep tableau of spanning neurons T against tested neurons S (L: chol(G_TT), Q: G_ST L^-T if known): numpy on CPU, torch elsewhere."
-        return _Tab(self.G if self.Gn is None else self.Gn, T, S, L=L, Q=Q)
+        return _Tab(self.G if self.Gn is None else self.Gn, T, S, self.rank2, L=L, Q=Q, sure2=self.sure2, flag=self.unsure)
     def _ix(self, idx):
         "Local slot indices in the tableaus' array type."
         return (TorchOps if self.Gn is None else NumpyOps).idx(idx, self.G)
@@ -195,7 +203,8 @@ LAZY_MIN, LAZY_B = 128, 32   # tableaus with this many spanning slots batch up t
 
 class _Tab:
     "Sweep tableau of spanning neurons T against tested neurons S on the normalised Gram matrix G (numpy or torch)."
-    def __init__(self, G, T, S, rank2=RANK_TOL**2, L=None, Q=None):
+    def __init__(self, G, T, S, rank2=GRAM_RANK_TOL**2, L=None, Q=None, sure2=None, flag=None):
+        self.sure2, self.flag = rank2 if sure2 is None else sure2, flag if flag is not None else [False]   # pivots in (sure2, rank2]: unsure
         self.xp = xp = NumpyOps if isinstance(G, np.ndarray) else TorchOps
         self.G, self.Ti, self.Si, self.rank2 = G, xp.idx(T, G), xp.idx(S, G), rank2
         self.alive, self.salive = xp.ones(len(T), G), xp.ones(len(S), G)
@@ -294,6 +303,7 @@ def sweep_in(self:_Tab):
         if not len(cand): self.nfree = 0; break
         low = self.M.diagonal()[cand] <= self.rank2
         if low.any():                                          # dependent on the current basis
+            if bool((self.M.diagonal()[cand[low]] > max(self.sure2, 64 * self.delta())).any()): self.flag[0] = True   # maybe real, below the Gram form's resolution
             self.dep[cand[low]] = True; cand = cand[~low]
             if not len(cand): continue
         L, info = chol(self.M if len(cand) == len(self.M) else sub(self.M, cand, cand))
@@ -302,6 +312,7 @@ def sweep_in(self:_Tab):
         piv = L.diagonal()[:j] ** 2
         bad = nonzero_idx(piv <= self.rank2)
         q = int(bad[0]) if len(bad) else j
+        if len(bad) and float(piv[q]) > max(self.sure2, 64 * self.delta()): self.flag[0] = True   # (above its rounding error)
         if q == 0: self.dep[cand[0]] = True; continue         # numerically singular first pivot
         if q < len(L): L, _ = chol(sub(self.M, cand[:q], cand[:q]))
         self._block(cand[:q], L)

@@ -85,9 +85,10 @@ class Job:
 def batch_slices(n:int,  # examples
                  bs:int  # batch size
                 )->list:
-    "(start, stop) of each batch of an epoch over `n` examples; a final batch of one example is dropped."
+    "(start, stop) of each batch of an epoch over `n` examples; a final batch of one example after larger ones is dropped."
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise ValueError(f"batch_size must be an int >= 1, got {bs!r}")
     out = [(s, min(s+bs, n)) for s in range(0, n, bs)]
-    return [sl for sl in out if sl[1]-sl[0] > 1] if n > 1 else out
+    return out[:-1] if bs > 1 and len(out) > 1 and out[-1][1] - out[-1][0] == 1 else out
 
 # %% ../../nbs/04_zoo.ipynb #d31035ea
 def _accuracy(f, x, y, bs=1024):
@@ -102,10 +103,22 @@ def _all_finite(ts)->bool:
     if not ts or bool(torch.isfinite(torch.stack([t.sum() for t in ts])).all()): return True   # a finite sum has finite terms
     return all(bool(torch.isfinite(t).all()) for t in ts)          # a non-finite element, or a sum that overflowed
 
-def _status(bad_epoch:int, finite:bool):
+def _status(bad_epoch:int, finite:bool, steps:int=1, changed:bool=True, why:str=''):
+    "(status, reason): a model that took no step, or whose weights training left unchanged, failed."
+    if steps == 0: return 'failed', f'no optimisation step ({why})'
     if bad_epoch >= 0: return 'failed', f'non-finite loss in epoch {bad_epoch}'
     if not finite: return 'failed', 'non-finite weights'
+    if not changed: return 'failed', 'weights unchanged by training (a learning rate of 0, or every gradient 0)'
     return 'ok', ''
+
+def _check_batches(model:nn.Module, sl:list, batch_size:int):
+    "ValueError if a batch of one example would reach a BatchNorm layer in training mode."
+    if any(t - s == 1 for s, t in sl) and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ValueError(f"batch_size {batch_size} gives batches of one example, which a BatchNorm layer cannot train on; "
+                         "use batch_size >= 2")
+
+def _no_step_why(n:int, bs:int, epochs:int)->str:
+    return f"{n} training examples, batch_size {bs}, {epochs} epochs" + ('' if n else ': the training set is empty')
 
 def _fused_gru(model:nn.Module, dev):
     "`netsim.zoo.fused_gru` if `model` is a float32 GRUNet on a CPU and the fused layers are on (numba installed), else None."
@@ -154,7 +167,8 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
     g = torch.Generator().manual_seed(job.shuffle_seed)
     xtr, ytr = job.xtr.to(dev), job.ytr.to(dev)
     n, bad_epoch = len(xtr), torch.tensor(-1, device=dev)
-    sl = batch_slices(n, batch_size)
+    sl = batch_slices(n, batch_size); _check_batches(model, sl, batch_size)
+    init = [p.detach().clone() for p in model.parameters()]          # to tell a model that training left unchanged
     n_seen, sizes = sum(t-s for s,t in sl), torch.tensor([t-s for s,t in sl], dtype=torch.float32, device=dev)
     model.train()
     for e in range(epochs):
@@ -174,7 +188,8 @@ def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
         bad_epoch = torch.where((bad_epoch < 0) & ~torch.isfinite(tot), torch.tensor(e, device=dev), bad_epoch)
     model.eval()
     sd = {k: v.detach().cpu().contiguous() for k,v in model.state_dict().items()}   # no copy on a CPU (but channels_last ones)
-    status, reason = _status(int(bad_epoch), _all_finite(sd.values()))
+    changed = any(not torch.equal(a, p) for a, p in zip(init, model.parameters()))
+    status, reason = _status(int(bad_epoch), _all_finite(sd.values()), len(sl) * epochs, changed, _no_step_why(n, batch_size, epochs))
     out = dict(status=status, reason=reason, loss=float(tot)/max(n_seen,1),
                train_acc=int(hits)/max(n_seen,1) if status == 'ok' else float('nan'),
                test_acc=_accuracy(fwd, job.xte.to(dev), job.yte.to(dev)) if status == 'ok' else float('nan'),
@@ -294,6 +309,8 @@ def train_stack(arch:str, in_shape, n_out:int,
     if M > cap: raise StackMemoryError(f"a stack of {M} {arch} models needs about {M/cap:.1f}x the memory budget; "
                                        f"train at most {cap} at once (`train_jobs` splits stacks by itself)")
     tmpl, P, B = stack_init(arch, in_shape, n_out, width, [j.seed for j in jobs], dev)
+    _check_batches(tmpl, batch_slices(n, batch_size), batch_size)
+    P0 = {k: v.detach().clone() for k,v in P.items()}                # to tell models that training left unchanged
     fwd = _forward_fn(tmpl)
     Xp, offs = _pool([j.xtr for j in jobs], dev)
     Yp, _ = _pool([j.ytr for j in jobs], dev)
@@ -318,6 +335,7 @@ def train_stack(arch:str, in_shape, n_out:int,
         bad_epoch = torch.where((bad_epoch < 0) & ~torch.isfinite(tot), e, bad_epoch)
     tmpl.eval()
     P = {k: v.detach() for k,v in P.items()}
+    changed = torch.stack([(P0[k] != P[k]).flatten(1).any(1) for k in P]).any(0).tolist() if P else [False]*M
     accs = _stack_accuracy(fwd, P, B, jobs, dev, batch_size)  # eval batches no larger than training ones: within the budget
     n_seen = sum(t-s for s,t in batch_slices(n, batch_size))
     bad_epoch, tot, hits = bad_epoch.tolist(), (tot/max(n_seen,1)).tolist(), hits.tolist()
@@ -326,7 +344,8 @@ def train_stack(arch:str, in_shape, n_out:int,
     wall, out = (time.perf_counter()-t0)/M, []
     for m in range(M):
         sd = {k: v[m].clone() for k,v in S.items()}
-        status, reason = _status(bad_epoch[m], finite[m])
+        status, reason = _status(bad_epoch[m], finite[m], len(batch_slices(n, batch_size)) * epochs, changed[m],
+                                 _no_step_why(n, batch_size, epochs))
         ok = status == 'ok'
         out.append(dict(status=status, reason=reason, loss=tot[m], train_acc=hits[m]/max(n_seen,1) if ok else float('nan'),
                         test_acc=accs[m] if ok else float('nan'),
