@@ -236,7 +236,8 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
               max_stack:int=256,        # most models trained in one stack (also capped by `mem_budget`)
               shard=None,               # (i, n): train only chunks c with c % n == i
               workers='auto',           # CPU worker processes ('auto': one per core, or this process on every core for one part)
-              mem_budget=None           # bytes the stacks may use (None: half the available memory, see `netsim.train.memory_budget`)
+              mem_budget=None,          # bytes the stacks may use (None: half the available memory, see `netsim.train.memory_budget`)
+              client=None               # a Dask `Client`: train the chunks as tasks on its workers (`netsim.zoo_dask`)
              )->Zoo:
     "Train (or resume) a zoo of `models_per_class` models per solution class; returns the `Zoo`."
     out = Path(out)
@@ -273,9 +274,13 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
                       f"{netsim.__version__} (conv nets train channels_last on a CPU since 0.1.1, GRUs through fused layers since 0.1.2, with their own sigmoid since 0.1.3, MLPs through hand-written SGD steps and GRUs without autograd since 0.1.4)")
     bar = tqdm(total=n_todo, initial=n_done, unit='model', desc=f'zoo {arch}/{dataset}', disable=not progress)
     try:
-        for c in todo:
-            if c in done: continue
-            _train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, bar.update, workers, mem_budget)
+        if client is not None:
+            from netsim.zoo_dask import train_chunks
+            train_chunks(client, out, [c for c in todo if c not in done], cfg, m, device, engine, max_stack, mem_budget, bar)
+        else:
+            for c in todo:
+                if c in done: continue
+                _train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, bar.update, workers, mem_budget)
     finally: bar.close()
     return load_zoo(out)
 
@@ -336,14 +341,18 @@ def zoo_cli(argv=None):
     p.add_argument('--workers', default='auto', help="CPU worker processes, each training models single-threaded (default auto: one per core; a single model or stack trains in this process on every core)")
     p.add_argument('--out', required=True, help='zoo directory')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
+    from netsim.zoo_dask import add_scheduler_args, client_from_args, ChunkError
+    add_scheduler_args(p)
     a = p.parse_args(argv)
     shard = None
     if a.shard:
         try: shard = tuple(int(s) for s in a.shard.split('/')); assert len(shard) == 2 and 0 <= shard[0] < shard[1]
         except Exception: p.error(f"--shard must look like I/N with 0 <= I < N, got {a.shard!r}")
     try:
-        z = train_zoo(a.out, a.dataset, a.arch, a.models_per_class, a.epochs, a.scheme, a.k, a.n_classes,
-                      a.examples_per_class, a.width, a.recipe, a.lr, a.batch_size, a.device, a.seed, not a.quiet,
-                      a.chunk, a.engine, shard=shard, workers=a.workers if a.workers == 'auto' else int(a.workers))
+        with client_from_args(a) as client:
+            z = train_zoo(a.out, a.dataset, a.arch, a.models_per_class, a.epochs, a.scheme, a.k, a.n_classes,
+                          a.examples_per_class, a.width, a.recipe, a.lr, a.batch_size, a.device, a.seed, not a.quiet,
+                          a.chunk, a.engine, shard=shard, workers=a.workers if a.workers == 'auto' else int(a.workers), client=client)
     except ValueError as e: p.exit(2, f"netsim-zoo: error: {e}\n")
+    except ChunkError as e: p.exit(1, f"netsim-zoo: error: {e}\n")
     print(z); print(z.summary().to_string(index=False))
