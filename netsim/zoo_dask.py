@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['LOCK', 'parse_scheduler', 'local_cluster', 'slurm_cluster', 'scheduler_client', 'store_lock', 'check_store',
            'train_chunk_task', 'ChunkError', 'train_chunks', 'TaskError', 'map_tasks', 'add_scheduler_args',
-           'client_from_args']
+           'client_from_args', 'project_wall_time']
 
 # %% ../nbs/04f_scaling_out.ipynb #ec6c0bdb
-import hashlib, json, os, socket, sys, time, traceback, uuid
+import hashlib, json, math, os, socket, sys, time, traceback, uuid
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -35,10 +35,14 @@ def parse_scheduler(spec:str # 'local', 'tcp://HOST:PORT' (or tls://) or 'slurm:
     raise ValueError(f"unknown --scheduler {spec!r}; use 'local', 'tcp://HOST:PORT' (a running `dask scheduler`) or 'slurm:JOBS'")
 
 # %% ../nbs/04f_scaling_out.ipynb #e6863b30
-def _dashboard()->str|None:
-    "':0' (a free port) if the dashboard can run (bokeh installed), else None (no dashboard)."
+def _dashboard()->str:
+    "':0': the scheduler's web server (and dashboard) on a free port, never a fixed one."
+    return ':0'
+
+def _has_dashboard()->bool:
+    "Whether the Dask dashboard can run here (it needs bokeh)."
     import importlib.util
-    return ':0' if importlib.util.find_spec('bokeh') else None
+    return importlib.util.find_spec('bokeh') is not None
 
 def local_cluster(n_workers:int=None, # worker processes (default: one per visible GPU, else one per core)
                   **kw                # more `LocalCluster` options
@@ -89,7 +93,7 @@ def scheduler_client(spec:str=None,     # `--scheduler` SPEC (None: no client)
         cluster = local_cluster(n_workers) if kind == 'local' else slurm_cluster(arg, **slurm)
         client = Client(cluster)
     try:
-        if echo and _dashboard(): echo(f"Dask dashboard: {client.dashboard_link}")
+        if echo and _has_dashboard(): echo(f"Dask dashboard: {client.dashboard_link}")
         yield client
     finally:
         client.close()
@@ -205,7 +209,7 @@ def train_chunks(client,             # a connected `Client`
     say = bar.write if bar is not None else (lambda s: print(s, file=sys.stderr))
     with store_lock(out):
         check_store(client, out)
-        if bar is not None and _dashboard(): say(f"Dask dashboard: {client.dashboard_link}")
+        if bar is not None and _has_dashboard(): say(f"Dask dashboard: {client.dashboard_link}")
         futs = {client.submit(task, str(out), c, cfg, m, device, engine, max_stack, mem_budget, pure=False,
                               key=f'netsim-chunk-{c:05d}-{run}'): c for c in chunks}
         for f in as_completed(futs):
@@ -270,3 +274,15 @@ def client_from_args(a # parsed arguments of a parser given to `add_scheduler_ar
                     ):
     "`scheduler_client` for parsed command-line arguments (a context manager yielding None without --scheduler)."
     return scheduler_client(a.scheduler, n_workers=a.n_workers, queue=a.queue, cores=a.cores, memory=a.memory, walltime=a.walltime)
+
+# %% ../nbs/04f_scaling_out.ipynb #bfb800b9
+def project_wall_time(n_models:int,       # models to train
+                      s_per_model:float,  # seconds per model on one single-threaded worker (measured)
+                      n_workers:int,      # workers, one core each
+                      chunk:int=128,      # models per chunk (one task)
+                      overhead_s:float=0. # seconds per task besides training (scheduling, plan, writing the chunk)
+                     )->float:
+    "Projected wall seconds: the chunks run in rounds of `n_workers` tasks, each round as long as one full chunk."
+    for k, v in dict(n_models=n_models, n_workers=n_workers, chunk=chunk).items():
+        if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive int, got {v!r}")
+    return math.ceil(math.ceil(n_models / chunk) / n_workers) * (chunk * s_per_model + overhead_s)
