@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from distributed import Client, LocalCluster, as_completed, get_worker
 from .models import resolve_device
 from .zoo import ZooError, zoo_plan, _train_chunk, _chunk_meta
+from .jobs import _keep_freed_memory
 
 # %% ../nbs/04f_scaling_out.ipynb #0ea4a91d
 def parse_scheduler(spec:str # 'local', 'tcp://HOST:PORT' (or tls://) or 'slurm:JOBS'
@@ -168,7 +169,7 @@ def train_chunk_task(path:str,        # the zoo directory (absolute, visible to 
                      m:dict,          # the zoo manifest
                      device='cpu',    # 'auto', 'cpu', 'cuda' (a worker of a multi-GPU machine picks its GPU)
                      engine='auto',   # 'auto', 'loop' or 'vmap'
-                     max_stack:int=256,
+                     max_stack:int=256, # most models in one stack
                      mem_budget=None  # bytes for the stacks (None: `memory_budget`)
                     )->dict:
     "Train and commit chunk `c` of the zoo at `path` (on a worker); safe to run twice: a committed chunk is not retrained."
@@ -178,6 +179,7 @@ def train_chunk_task(path:str,        # the zoo directory (absolute, visible to 
     done = _chunk_meta(path, c)
     if isinstance(done, dict): return dict(chunk=c, models=len(done['rows']), seconds=0.0, trained=False)
     t = time.perf_counter()
+    _keep_freed_memory()   # as the process pool's workers do: no fresh pages to fault in every step
     ds, scs, rows = _plan(cfg)
     out = _train_chunk(path, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, _worker_device(device), engine,
                        max_stack, None, 1, mem_budget)
@@ -186,7 +188,8 @@ def train_chunk_task(path:str,        # the zoo directory (absolute, visible to 
 # %% ../nbs/04f_scaling_out.ipynb #8d440e4d
 class ChunkError(RuntimeError):
     "Chunks whose tasks raised; `.tracebacks` maps each chunk to the task's original traceback."
-    def __init__(self, path, tracebacks:dict):
+    def __init__(self, path,            # the zoo directory
+                 tracebacks:dict):      # chunk -> formatted traceback
         self.tracebacks = dict(sorted(tracebacks.items()))
         lines = [f"{len(tracebacks)} chunk(s) of {path} failed (the others are in the zoo; run again to retry these):"]
         lines += [f"--- chunk {c}:\n{tb.rstrip()}" for c, tb in self.tracebacks.items()]
@@ -198,8 +201,12 @@ def _models_in(m:dict, c:int)->int: return min(m['config']['chunk'], m['n_models
 def train_chunks(client,             # a connected `Client`
                  out,                # the zoo directory (its manifest written)
                  chunks,             # chunk numbers to train
-                 cfg:dict, m:dict,   # config and manifest of the zoo
-                 device='cpu', engine='auto', max_stack:int=256, mem_budget=None,
+                 cfg:dict,           # the zoo config (`zoo_config`)
+                 m:dict,             # the zoo manifest
+                 device='cpu',       # where each task trains (see `train_chunk_task`)
+                 engine='auto',      # 'auto', 'loop' or 'vmap'
+                 max_stack:int=256,  # most models in one stack
+                 mem_budget=None,    # bytes for the stacks on each worker (None: `memory_budget`)
                  bar=None,           # a tqdm bar counting models (None: none)
                  _task=None          # the task function (default `train_chunk_task`; tests inject faults here)
                 )->dict:
@@ -230,7 +237,9 @@ def train_chunks(client,             # a connected `Client`
 # %% ../nbs/04f_scaling_out.ipynb #49e95775
 class TaskError(RuntimeError):
     "Tasks of `map_tasks` that raised; `.tracebacks` maps each task's index to its original traceback."
-    def __init__(self, name, tracebacks:dict, args:list):
+    def __init__(self, name:str,        # the task function's name
+                 tracebacks:dict,       # task index -> formatted traceback
+                 args:list):            # the argument tuples of all tasks
         self.tracebacks = dict(sorted(tracebacks.items()))
         super().__init__('\n'.join([f"{len(tracebacks)} of {len(args)} {name} task(s) failed:"] +
                                    [f"--- task {i} {args[i]!r:.200}:\n{tb.rstrip()}" for i, tb in self.tracebacks.items()]))

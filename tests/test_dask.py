@@ -122,3 +122,16 @@ def test_store_not_visible_to_a_worker(tmp_path):
         finally: w.kill(); w.wait()
     z = load_zoo(shared/'z')                                                # marked: a manifest, no chunk, resumable
     assert len(z) == 0 and not z.complete and not (shared/'z'/LOCK).exists()
+
+def test_sweep_runs_as_tasks(client, tmp_path):
+    "Two papermill runs of a tiny stand-in sweep notebook as tasks; each writes its results.json in its own folder."
+    import nbformat
+    from netsim.sweep import run_sweep, main
+    nb = nbformat.v4.new_notebook(metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}})
+    nb.cells = [nbformat.v4.new_code_cell('dataset: str = "digits"  # which dataset\nout_dir: str = "."  # where results go', metadata={'tags': ['parameters']}),
+                nbformat.v4.new_code_cell('import json, os\nopen(os.path.join(out_dir, "results.json"), "w").write(json.dumps({"dataset": dataset, "pid": os.getpid()}))')]
+    nbformat.write(nb, tmp_path/'tiny.ipynb')
+    runs = run_sweep(['a', 'b'], tmp_path/'runs', notebook=tmp_path/'tiny.ipynb', report=False, echo=lambda s: None, client=client)
+    assert [r['status'] for r in runs] == ['ok', 'ok'], runs
+    for ds in 'ab': assert json.loads((tmp_path/'runs'/ds/'results.json').read_text())['dataset'] == ds
+    assert main(['sweep', 'a', '--scheduler', 'pbs:1', '--no-report']) == 2                 # an unknown form: one-line error
