@@ -342,14 +342,20 @@ def zoo_cli(argv=None):
     p.add_argument('--out', required=True, help='zoo directory')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     from netsim.zoo_dask import add_scheduler_args, client_from_args, ChunkError
-    add_scheduler_args(p)
+    add_scheduler_args(p, default='auto')
     a = p.parse_args(argv)
     shard = None
     if a.shard:
         try: shard = tuple(int(s) for s in a.shard.split('/')); assert len(shard) == 2 and 0 <= shard[0] < shard[1]
         except Exception: p.error(f"--shard must look like I/N with 0 <= I < N, got {a.shard!r}")
     try:
-        with client_from_args(a) as client:
+        n_chunks = None
+        if a.scheduler == 'auto' and a.workers != 'auto': a.scheduler = 'none'   # --workers N: this process's pool
+        elif a.scheduler == 'auto':   # Dask if every local worker gets a chunk, else this process (see 04f_scaling_out)
+            n = len(zoo_plan(zoo_config(a.dataset, a.arch, a.models_per_class, a.epochs, a.scheme, a.k, a.n_classes,
+                                        a.examples_per_class, a.width, a.recipe, a.lr, a.batch_size, a.seed, a.chunk))[2])
+            n_chunks = sum(1 for c in range(-(-n // a.chunk)) if shard is None or c % shard[1] == shard[0])
+        with client_from_args(a, n_chunks) as client:
             z = train_zoo(a.out, a.dataset, a.arch, a.models_per_class, a.epochs, a.scheme, a.k, a.n_classes,
                           a.examples_per_class, a.width, a.recipe, a.lr, a.batch_size, a.device, a.seed, not a.quiet,
                           a.chunk, a.engine, shard=shard, workers=a.workers if a.workers == 'auto' else int(a.workers), client=client)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['LOCK', 'parse_scheduler', 'local_cluster', 'slurm_cluster', 'scheduler_client', 'store_lock', 'check_store',
            'train_chunk_task', 'ChunkError', 'train_chunks', 'TaskError', 'map_tasks', 'add_scheduler_args',
-           'client_from_args', 'project_wall_time']
+           'auto_scheduler', 'client_from_args', 'project_wall_time']
 
 # %% ../nbs/04f_scaling_out.ipynb #ec6c0bdb
 import hashlib, json, math, os, socket, sys, time, traceback, uuid
@@ -19,12 +19,12 @@ from .zoo import ZooError, zoo_plan, _train_chunk, _chunk_meta
 from .jobs import _keep_freed_memory
 
 # %% ../nbs/04f_scaling_out.ipynb #0ea4a91d
-def parse_scheduler(spec:str # 'local', 'tcp://HOST:PORT' (or tls://) or 'slurm:JOBS'
+def parse_scheduler(spec:str # 'local', 'none', 'tcp://HOST:PORT' (or tls://) or 'slurm:JOBS'
                    )->tuple:
-    "('local', None), ('address', spec) or ('slurm', jobs) for a `--scheduler` SPEC."
+    "('local', None), ('none', None), ('address', spec) or ('slurm', jobs) for a `--scheduler` SPEC."
     if not isinstance(spec, str): raise TypeError(f"--scheduler must be a string, got {type(spec).__name__} {spec!r}")
     s = spec.strip()
-    if s == 'local': return ('local', None)
+    if s in ('local', 'none'): return (s, None)
     if s.startswith(('tcp://', 'tls://')):
         host, _, port = s.split('://', 1)[1].rpartition(':')
         if not host or not port.isdigit(): raise ValueError(f"--scheduler {spec!r} has no HOST:PORT; write e.g. tcp://node1:8786")
@@ -33,7 +33,7 @@ def parse_scheduler(spec:str # 'local', 'tcp://HOST:PORT' (or tls://) or 'slurm:
         j = s[len('slurm:'):]
         if not j.isdigit() or int(j) < 1: raise ValueError(f"--scheduler {spec!r}: JOBS must be a positive integer, e.g. slurm:4")
         return ('slurm', int(j))
-    raise ValueError(f"unknown --scheduler {spec!r}; use 'local', 'tcp://HOST:PORT' (a running `dask scheduler`) or 'slurm:JOBS'")
+    raise ValueError(f"unknown --scheduler {spec!r}; use 'local', 'none', 'tcp://HOST:PORT' (a running `dask scheduler`) or 'slurm:JOBS'")
 
 # %% ../nbs/04f_scaling_out.ipynb #e6863b30
 def _dashboard()->str:
@@ -82,8 +82,8 @@ def scheduler_client(spec:str=None,     # `--scheduler` SPEC (None: no client)
                      **slurm            # `slurm_cluster` options: queue, cores, memory, walltime, ...
                     ):
     "A `Client` for `spec` (a context manager): 'local', 'tcp://HOST:PORT' or 'slurm:JOBS'."
-    if spec is None: yield None; return
-    kind, arg = parse_scheduler(spec)
+    kind, arg = parse_scheduler(spec) if spec is not None else ('none', None)
+    if kind == 'none': yield None; return
     cluster = None
     if kind == 'address':
         try: client = Client(arg, timeout=timeout)
@@ -234,7 +234,7 @@ def train_chunks(client,             # a connected `Client`
     if failed: raise ChunkError(out, failed)
     return done
 
-# %% ../nbs/04f_scaling_out.ipynb #49e95775
+# %% ../nbs/04f_scaling_out.ipynb #8e429ee9
 class TaskError(RuntimeError):
     "Tasks of `map_tasks` that raised; `.tracebacks` maps each task's index to its original traceback."
     def __init__(self, name:str,        # the task function's name
@@ -264,14 +264,17 @@ def map_tasks(client,          # a connected `Client`
     if failed: raise TaskError(name, failed, args)
     return out
 
-# %% ../nbs/04f_scaling_out.ipynb #d7aaa425
-def add_scheduler_args(p # an `argparse.ArgumentParser`
+# %% ../nbs/04f_scaling_out.ipynb #9d6b935e
+def add_scheduler_args(p,           # an `argparse.ArgumentParser`
+                       default='none' # the default SPEC ('auto': see `auto_scheduler`)
                       ):
     "Add --scheduler and the SLURM options (--queue, --cores, --memory, --walltime) to `p`."
     g = p.add_argument_group('scaling out (Dask)')
-    g.add_argument('--scheduler', default=None, metavar='SPEC', help="run as Dask tasks: 'local' (a LocalCluster of one "
-                   "single-threaded worker per core, or per GPU), 'tcp://HOST:PORT' (a running `dask scheduler`) or "
-                   "'slurm:JOBS' (JOBS SLURM jobs; needs dask-jobqueue). The store must be on a filesystem every worker sees")
+    g.add_argument('--scheduler', default=default, metavar='SPEC', help="run as Dask tasks: 'local' (a LocalCluster of one "
+                   "single-threaded worker per core, or per GPU), 'tcp://HOST:PORT' (a running `dask scheduler`), "
+                   "'slurm:JOBS' (JOBS SLURM jobs; needs dask-jobqueue) or 'none' (this process)"
+                   + (", 'auto': local if every local worker gets a task, else none" if default == 'auto' else '')
+                   + f" (default {default}). The output must be on a filesystem every worker sees")
     g.add_argument('--n-workers', type=int, default=None, help='workers of --scheduler local (default: one per core or GPU)')
     g.add_argument('--queue', help='SLURM partition (default: the dask-jobqueue config)')
     g.add_argument('--cores', type=int, help='cores per SLURM job = single-threaded workers per job')
@@ -279,12 +282,24 @@ def add_scheduler_args(p # an `argparse.ArgumentParser`
     g.add_argument('--walltime', help="time limit per SLURM job, e.g. '04:00:00'")
     return p
 
-def client_from_args(a # parsed arguments of a parser given to `add_scheduler_args`
-                    ):
-    "`scheduler_client` for parsed command-line arguments (a context manager yielding None without --scheduler)."
-    return scheduler_client(a.scheduler, n_workers=a.n_workers, queue=a.queue, cores=a.cores, memory=a.memory, walltime=a.walltime)
+def auto_scheduler(n_tasks:int,      # tasks there will be (e.g. chunks to train)
+                   n_workers:int=None # workers of a local cluster (default: one per visible GPU, else one per core)
+                  )->str:
+    "'local' if a local cluster would give each of its (more than one) workers a task, else 'none'."
+    if n_workers is None: n_workers = torch.cuda.device_count() if torch.cuda.is_available() else (os.cpu_count() or 1)
+    return 'local' if n_workers > 1 and n_tasks >= n_workers else 'none'
 
-# %% ../nbs/04f_scaling_out.ipynb #bfb800b9
+def client_from_args(a,             # parsed arguments of a parser given to `add_scheduler_args`
+                     n_tasks:int=None # tasks there will be (needed for --scheduler auto)
+                    ):
+    "`scheduler_client` for parsed command-line arguments (a context manager; it yields None for 'none')."
+    spec = a.scheduler
+    if spec == 'auto':
+        if n_tasks is None: raise ValueError("--scheduler auto is not available here; name one: local, none, tcp://HOST:PORT or slurm:JOBS")
+        spec = auto_scheduler(n_tasks, a.n_workers)
+    return scheduler_client(spec, n_workers=a.n_workers, queue=a.queue, cores=a.cores, memory=a.memory, walltime=a.walltime)
+
+# %% ../nbs/04f_scaling_out.ipynb #b22eb8b3
 def project_wall_time(n_models:int,       # models to train
                       s_per_model:float,  # seconds per model on one single-threaded worker (measured)
                       n_workers:int,      # workers, one core each
