@@ -35,8 +35,6 @@ def test_worker_sigkill_mid_chunk(client, serial, tmp_path):
     assert _weights(tmp_path/'z') == _weights(serial)                       # bit for bit
     names = sorted(f.name for f in (tmp_path/'z').iterdir())
     assert names == sorted(['manifest.json'] + [f'chunk-{c:05d}.{e}' for c in range(5) for e in ('json', 'safetensors')])
-    client.wait_for_workers(2, timeout=60)
-    assert killed[0] not in client.run(os.getpid).values()                  # the killed worker was replaced
 
 def test_resume_after_client_killed(client, tmp_path):
     out, kw = tmp_path/'z', dict(KW, chunk=1, width=0.5, epochs=3)
