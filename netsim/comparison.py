@@ -61,6 +61,12 @@ def match_scores(A:torch.Tensor,   # (d, n) activations of layer X, one column p
     return out
 
 # %% ../nbs/07a_compare.ipynb #aac5ac74
+def _pair_rows(A, B, a:int, b:int, n_a:int, n_b:int, draw:int, head:dict, eps, zeros:str, cka:bool)->list:
+    "The rows of the pair (a, b) at one layer (`head`) and draw: what one task computes with a client."
+    A, B = A.double(), B.double()
+    c = linear_cka(A, B) if cka else float('nan')
+    return [dict(a=a, b=b, **head, n_a=n_a, n_b=n_b, d=A.shape[0], draw=draw, **r, cka=c) for r in match_scores(A, B, eps, zeros)]
+
 def pairwise_scores(models,               # list of models of one architecture (widths may differ)
                     data,                 # inputs tensor, or a Dataset (its test split)
                     eps=EPS,              # eps values
@@ -75,7 +81,8 @@ def pairwise_scores(models,               # list of models of one architecture (
                     device='auto',        # 'auto', 'cpu', 'cuda', ...
                     cka:bool=True,        # also compute linear CKA
                     zeros:str='code',     # dead (zero) vectors: 'code', 'match' or 'exclude' (see `match_scores`)
-                    progress:bool=False   # tqdm bars
+                    progress:bool=False,  # tqdm bars
+                    client=None           # a Dask `Client`: score each pair of each layer and draw as a task (`netsim.zoo.cluster.map_tasks`)
                    )->pd.DataFrame:
     "Raw scores: one row per (pair a, b, layer, draw, eps) with similarity, match sizes and CKA."
     models, eps = list(models), _eps_tuple(eps)
@@ -91,13 +98,15 @@ def pairwise_scores(models,               # list of models of one architecture (
     rows = []
     for info, k, acts in iter_activations(models, data, layers, n_coords, n_draws, seed, max_bytes, n_images,
                                           batch_size, device, progress):
-        for a, b in pairs:
-            A, B = acts[a].double(), acts[b].double()
-            c = linear_cka(A, B) if cka else float('nan')
-            for r in match_scores(A, B, eps, zeros):
-                rows.append(dict(a=a, b=b, layer=info.name, depth=info.depth, kind=info.kind, n_a=info.channels[a],
-                                 n_b=info.channels[b], d=A.shape[0], draw=k, **r, cka=c))
-        del acts
+        head = dict(layer=info.name, depth=info.depth, kind=info.kind)
+        if client is None: src = acts
+        else:                  # each model's activations go to the cluster once; each pair task reads two
+            from netsim.zoo.cluster import map_tasks
+            need = sorted({i for p in pairs for i in p})
+            src = dict(zip(need, client.scatter([acts[i] for i in need], hash=False)))
+        args = [(src[a], src[b], a, b, info.channels[a], info.channels[b], k, head, eps, zeros, cka) for a, b in pairs]
+        for r in ([_pair_rows(*x) for x in args] if client is None else map_tasks(client, _pair_rows, args)): rows += r
+        del acts, src, args
     return pd.DataFrame(rows)
 
 def pair_table(raw:pd.DataFrame # a `pairwise_scores` table
@@ -180,11 +189,12 @@ def match_report(models,                # list of models of one architecture (e.
                  batch_size:int=256,    # images per forward pass
                  cka:bool=True,         # also compute linear CKA
                  zeros:str='code',      # dead (zero) vectors: 'code', 'match' or 'exclude' (see `match_scores`)
-                 progress:bool=False    # tqdm bars
+                 progress:bool=False,   # tqdm bars
+                 client=None            # a Dask `Client`: model pairs as tasks (see `pairwise_scores`)
                 )->pd.DataFrame:
     "Similarity per layer and eps averaged over all model pairs, with spread over pairs and draws (see columns above)."
     raw = pairwise_scores(models, data, eps, layers, pairs, n_coords, n_draws, seed, n_images, max_bytes,
-                          batch_size, device, cka, zeros, progress)
+                          batch_size, device, cka, zeros, progress, client)
     pp = pair_table(raw)
     g = pp.groupby(['depth', 'layer', 'kind', 'eps'], sort=True)
     t = g.agg(n=('n_a', 'first'), d=('d', 'first'), similarity=('similarity', 'mean'),

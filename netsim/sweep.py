@@ -228,7 +228,8 @@ def run_sweep(datasets,              # dataset names
               notebook=None,         # sweep notebook path
               log_output:bool=False, # stream notebook output
               report:bool=True,      # write out/report.md and out/report.html afterwards
-              echo=print):           # where progress lines go
+              echo=print,            # where progress lines go
+              client=None):          # a Dask `Client`: one papermill run per task (`netsim.zoo.cluster.map_tasks`)
     "Run the sweep notebook once per dataset; returns the list of run dicts."
     fp = load_param_file(param_file) if param_file else {}
     datasets = list(datasets) or list(fp.get('datasets') or [])
@@ -239,10 +240,16 @@ def run_sweep(datasets,              # dataset names
     if Path(out).exists() and not Path(out).is_dir(): raise UsageError(f"--out {out} is a file; give a folder for the runs")
     merged = {k: v for k,v in fp.items() if k not in META_KEYS} | params
     check_params(merged, sweep_params(notebook))
-    runs = []
-    for ds in datasets:
+    runs, kw = [], dict(name=name, force=force, notebook=notebook, log_output=log_output)
+    if client is not None:   # the runs as tasks; paths made absolute here, for workers elsewhere
+        from netsim.zoo.cluster import map_tasks
+        out, kw['notebook'] = str(Path(out).resolve()), str(sweep_notebook(notebook))
+        merged = {k: (str(Path(v).expanduser().resolve()) if k in PATH_PARAMS and v else v) for k,v in merged.items()}
+        echo(f"netsim sweep: {len(datasets)} run(s) as Dask tasks -> {out} ...")
+        done = map_tasks(client, run_one, [(ds, out, merged) for ds in datasets], kw)
+    for i, ds in enumerate(datasets):
         echo(f"netsim sweep: {ds} -> {Path(out)/name.format(dataset=ds)} ...")
-        r = run_one(ds, out, merged, name=name, force=force, notebook=notebook, log_output=log_output)
+        r = run_one(ds, out, merged, **kw) if client is None else done[i]
         runs.append(r)
         if r['status'] == 'failed': echo(f"  FAILED after {r['seconds']} s: {r['error']}\n  executed notebook: {r['notebook']}")
         elif r['status'] == 'skipped': echo(f"  skipped: {r['reason']}")
@@ -268,6 +275,8 @@ def _parser():
     s.add_argument('--notebook', help='sweep notebook to run (default: the one shipped with netsim)')
     s.add_argument('--log-output', action='store_true', help="stream the notebook's output")
     s.add_argument('--no-report', action='store_true', help='do not (re)write the report afterwards')
+    from netsim.zoo.cluster import add_scheduler_args
+    add_scheduler_args(s)
     r = sub.add_parser('report', help='aggregate every results.json under a folder into report.md and report.html', parents=[dbg])
     r.add_argument('runs', nargs='?', default='runs', help='folder holding the runs (default: runs)')
     p = sub.add_parser('params', help="list the sweep notebook's parameters", parents=[dbg])
@@ -284,8 +293,10 @@ def main(argv=None # command-line arguments (default: sys.argv[1:])
             return 0
         if a.cmd == 'report':
             md, html = write_report(a.runs); print(f"report: {md}\n        {html}"); return 0
-        runs = run_sweep(a.datasets, a.out, {k: parse_value(v) for k,v in a.param}, a.param_file, a.name, a.force,
-                         a.notebook, a.log_output, report=not a.no_report)
+        from netsim.zoo.cluster import client_from_args
+        with client_from_args(a) as client:
+            runs = run_sweep(a.datasets, a.out, {k: parse_value(v) for k,v in a.param}, a.param_file, a.name, a.force,
+                             a.notebook, a.log_output, report=not a.no_report, client=client)
         failed = [r for r in runs if r['status'] == 'failed']
         if failed: print(f"netsim sweep: {len(failed)} of {len(runs)} run(s) failed; open " + ', '.join(r['notebook'] for r in failed), file=sys.stderr)
         return 1 if failed else 0
