@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'OP_RULES', 'AxisClasses', 'TraceError', 'tensors_in', 'Facts', 'caller', 'Tracer', 'arg_of',
            'norm_dim', 'elementwise', 'same', 'reduce', 'reshape', 'reorder', 'expand', 'repeat', 'getitem', 'select',
-           'split', 'cat', 'gather', 'contract', 'einsum', 'matmul', 'sdpa', 'const']
+           'split', 'cat', 'gather', 'contract', 'einsum', 'matmul', 'addmm', 'sdpa', 'const']
 
 # %% ../nbs/02c_trace_core.ipynb #28d8c561
 import math, os, sys, linecache
@@ -438,6 +438,14 @@ def matmul(tr, a, k, out):
     so = L + ('i' if x.dim() >= 2 else '') + ('j' if y.dim() >= 2 else '')
     contract(tr, [x, y], [sx, sy], so, out, f"matmul at {caller()}")
 
+def addmm(tr, a, k, out):
+    "addmm(bias, m1, m2) = bias + m1 @ m2 (GPT-2's Conv1D): a contraction, then the bias broadcast onto the result."
+    b, m1, m2 = a[0], a[1], a[2]
+    contract(tr, [m1, m2], ['ik', 'kj'], 'ij', out, f"addmm at {caller()}")
+    if torch.is_tensor(b):
+        for i in range(1, b.dim() + 1):
+            if b.shape[-i] == out.shape[-i] > 1: tr.unify(tr.fact(b)[-i], tr.fact(out)[-i], f"addmm at {caller()}")
+
 def sdpa(tr, a, k, out):
     "scaled_dot_product_attention(q, k, v): q and k share their last dimension, k and v their sequence; output (..., L, Ev)."
     q, kk, v, m = a[0], a[1], a[2], arg_of(a, k, 3, 'attn_mask')
@@ -459,5 +467,5 @@ OP_RULES = {**{n: elementwise for n in _ELEMENTWISE}, **{n: reduce for n in _RED
             'getitem': getitem, **{n: select for n in ('select', 'narrow', 'index_select')},
             **{n: split for n in ('chunk', 'split', 'unbind', 'tensor_split', 'split_with_sizes')},
             **{n: cat for n in ('cat', 'concat', 'concatenate', 'stack')}, 'gather': gather, 'einsum': einsum,
-            **{n: matmul for n in ('matmul', 'rmatmul', 'mm', 'bmm', 'mv')}, 'scaled_dot_product_attention': sdpa,
+            **{n: matmul for n in ('matmul', 'rmatmul', 'mm', 'bmm', 'mv')}, 'addmm': addmm, 'scaled_dot_product_attention': sdpa,
             **{n: const for n in ('zeros', 'ones', 'full', 'zeros_like', 'ones_like', 'full_like', 'new_zeros', 'new_ones', 'new_full')}}
