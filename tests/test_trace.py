@@ -161,3 +161,32 @@ def test_huggingface_bert_gpt2():
     spec = perm_spec(gpt2, {'input_ids': ids})
     assert sorted(spec.perm_sizes.values()) == [64, 64]
     assert spec.axes_to_perm['h.0.mlp.c_proj.weight'] == (spec.axes_to_perm['h.0.mlp.c_fc.weight'][1], None)
+
+class _Seq(nn.Module):
+    "A model from a forward function and named submodules."
+    def __init__(self, fwd, **mods): super().__init__(); self.fwd = fwd; [self.add_module(k, v) for k, v in mods.items()]
+    def forward(self, x): return self.fwd(self, x)
+
+KITCHEN = {   # name -> (model, input, number of perms): every rule family once, each proven by check_spec
+    'conv_transpose_bn': (_Seq(lambda s, x: s.c2(F.relu(s.bn(s.t(F.relu(s.c1(x)))))), c1=nn.Conv2d(3, 6, 3), t=nn.ConvTranspose2d(6, 5, 2, stride=2),
+                               bn=nn.BatchNorm2d(5), c2=nn.Conv2d(5, 2, 1)), (2, 3, 6, 6), 2),
+    'conv1d_groupnorm_rmsnorm': (_Seq(lambda s, x: s.fc(s.rn(s.c2(F.gelu(s.gn(s.c1(x)))).transpose(1, 2))), c1=nn.Conv1d(3, 8, 3),
+                                      gn=nn.GroupNorm(2, 8), c2=nn.Conv1d(8, 4, 1), rn=nn.RMSNorm(4), fc=nn.Linear(4, 2)), (2, 3, 10), 2),
+    'bigru_lstm_proj_rnn': (_Seq(lambda s, x: s.fc(s.lstm(s.rnn(s.gru(x)[0])[0])[1][0][-1]), gru=nn.GRU(5, 6, 2, batch_first=True, bidirectional=True),
+                                 rnn=nn.RNN(12, 7, batch_first=True), lstm=nn.LSTM(7, 8, batch_first=True, proj_size=4), fc=nn.Linear(4, 3)), (2, 6, 5), 7),
+    'mha_kdim_vdim': (_Seq(lambda s, x: s.fc(s.att(s.q(x), s.k(x), s.v(x), need_weights=False)[0]), q=nn.Linear(4, 8), k=nn.Linear(4, 6),
+                           v=nn.Linear(4, 5), att=nn.MultiheadAttention(8, 2, kdim=6, vdim=5, batch_first=True), fc=nn.Linear(8, 2)), (2, 5, 4), 6),
+    'einsum_attention': (_Seq(lambda s, x: s.o(torch.einsum('bij,bjd->bid', torch.einsum('bid,bjd->bij', s.q(x), s.k(x)).softmax(-1), s.v(x))),
+                              q=nn.Linear(4, 6), k=nn.Linear(4, 6), v=nn.Linear(4, 5), o=nn.Linear(5, 2)), (2, 5, 4), 2),
+    'pad_interpolate_pool': (_Seq(lambda s, x: s.fc(F.adaptive_max_pool2d(s.c2(F.interpolate(F.pad(F.silu(s.c1(x)), (1, 1, 1, 1)), scale_factor=2)), 1).flatten(1)),
+                                  c1=nn.Conv2d(3, 5, 3), c2=nn.Conv2d(5, 4, 3), fc=nn.Linear(4, 2)), (2, 3, 6, 6), 2),
+    'embedding_mean': (_Seq(lambda s, x: s.fc(F.relu(s.l(s.e(x))).mean(1)), e=nn.Embedding(20, 6), l=nn.Linear(6, 7), fc=nn.Linear(7, 2)), None, 2),
+}
+
+@pytest.mark.parametrize('name', list(KITCHEN))
+def test_rules_each_family(name):
+    m, shape, n = KITCHEN[name]
+    torch.manual_seed(0)
+    x = torch.randint(20, (2, 5)) if shape is None else torch.randn(*shape)
+    spec = perm_spec(m, x)                                          # runs check_spec (3 seeds, float64)
+    assert len(spec.perm_sizes) == n, (name, spec.perm_sizes)
