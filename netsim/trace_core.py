@@ -413,6 +413,7 @@ def contract(tr, ops, subs, out_sub, out, why):
     "Einsum semantics: every letter is one dimension; operands sharing a letter share its permutation."
     facts = {}
     for t, s in zip(ops, subs):
+        if len(s) != t.dim(): raise ValueError(f"{len(s)} indices for a {t.dim()}-d operand")
         for ch, f in zip(s, tr.fact(t)):
             if f is None: continue
             if ch in facts: tr.unify(facts[ch], f, why)

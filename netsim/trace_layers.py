@@ -122,6 +122,8 @@ def mha(tr, path, m, a, k, out):
     b = 0 if m.batch_first else 1                                  # batch dimension of (L, N, E) or (N, L, E)
     if q.dim() == 3: tr.unify(fq[b], fk[b], why); tr.unify(fk[b], fv[b], why)
     tr.unify(fk[-2], fv[-2], why)                                 # keys and values share their sequence
+    if any(torch.is_tensor(arg_of(a, k, i, n)) for i, n in ((3, 'key_padding_mask'), (5, 'attn_mask'))):
+        tr.fixf(fq[-2], why + ' (masked positions)'); tr.fixf(fk[-2], why + ' (masked positions)')
     if m._qkv_same_embed_dim:
         W = tr.param(sd['in_proj_weight'], {0: qk + qk + vv, 1: fq[-1]}, why)
         for f in (fk, fv): tr.unify(W[1], f[-1], why)
