@@ -60,10 +60,10 @@ def _device_of(model):
 
 def _module_dict(model, layers):
     mods = dict(model.named_modules())
-    bad = [n for n in layers if n.rsplit(':', 1)[0] not in mods]
+    bad = [n for n in layers if n.split('#')[0].rsplit(':', 1)[0] not in mods]
     if bad: raise ValueError(f"layers {bad} not in the model; ReLU layers are {relu_layers(model)}")
-    from netsim.trace import ActivationPoint        # 'fc1:relu': a functional activation on a module's output
-    return {n: ActivationPoint(model, n) if ':' in n else mods[n] for n in layers}
+    from netsim.trace import ActivationPoint        # 'fc1:relu': an activation function on a module's output; 'relu#1': 2nd call
+    return {n: ActivationPoint(model, n) if (':' in n or '#' in n) else mods[n] for n in layers}
 
 def probe_layers(models,        # list of models (already on their device)
                  x,             # inputs (N, ...); only x[:1] is run

@@ -6,7 +6,7 @@
 __all__ = ['RULES', 'build_spec', 'trace_spec', 'check_spec', 'perm_spec', 'remember_spec', 'activation_layers',
            'ActivationPoint', 'perm_activations']
 
-# %% ../nbs/02b_trace.ipynb #439a4e2b
+# %% ../nbs/02b_trace.ipynb #27a372f4
 import copy
 import torch
 from torch import nn
@@ -16,10 +16,10 @@ from .symmetry import Layer, PermSpec, perm_spec as walked_spec, permute_state, 
 from .trace_core import Tracer, TraceError, tensors_in, OP_RULES
 from .trace_layers import LAYER_RULES, LEAF_RULES
 
-# %% ../nbs/02b_trace.ipynb #b304f053
+# %% ../nbs/02b_trace.ipynb #12089e67
 RULES = {**OP_RULES, **LAYER_RULES}          # op name -> rule: the whole table
 
-# %% ../nbs/02b_trace.ipynb #7e7372e0
+# %% ../nbs/02b_trace.ipynb #8c2ee352
 def _entry(tr, f, names):
     "A dimension fact as a `PermSpec` axis entry: runs of equal atoms become blocks, fixed stretches `(None, 1, length)`."
     if f is None: return None
@@ -45,7 +45,7 @@ def _roles(layers):
         if not short: prev = l.out_perm
     return layers
 
-# %% ../nbs/02b_trace.ipynb #235d1e91
+# %% ../nbs/02b_trace.ipynb #d74689cb
 def build_spec(tr)->PermSpec:
     "The `PermSpec` of a finished trace: every free class of size > 1 that acts on the state dict is a permutation."
     for k, t in tr.sd.items():
@@ -94,7 +94,7 @@ def trace_spec(model:nn.Module, # any model
     for t in tensors_in(out): tr.fixf_all(tr.fact(t), 'model output')
     return build_spec(tr)
 
-# %% ../nbs/02b_trace.ipynb #a61e6595
+# %% ../nbs/02b_trace.ipynb #79ba2ffc
 def _double(x):
     "Floating tensors in `x` (nested) as float64."
     if torch.is_tensor(x): return x.double() if x.is_floating_point() else x
@@ -142,7 +142,7 @@ def check_spec(model:nn.Module,   # the model
         worst = max(worst, gap)
     return worst
 
-# %% ../nbs/02b_trace.ipynb #1c235414
+# %% ../nbs/02b_trace.ipynb #9b7530a5
 _SPECS = '_netsim_perm_spec'       # the attribute that remembers a traced spec on the model (copies keep it)
 
 def perm_spec(model,                   # any `nn.Module` (or a `ModelStack`: its template)
@@ -169,7 +169,7 @@ def remember_spec(model:nn.Module, spec:PermSpec):
     "Let `perm_spec(model)` (no example input) return `spec` for a model netsim does not walk."
     setattr(model, _SPECS, spec)
 
-# %% ../nbs/02b_trace.ipynb #38135353
+# %% ../nbs/02b_trace.ipynb #e55143a5
 def _traced(model, example_input):
     "A finished `Tracer` of one forward pass (outputs fixed), and its spec."
     tr = Tracer(model, RULES, LEAF_RULES)
@@ -181,24 +181,39 @@ def activation_layers(model:nn.Module, # any model
                       example_input,   # one batch of inputs
                       dims=None        # keep only layers whose output has these numbers of dimensions (e.g. (2, 4))
                      )->list:
-    "Names of the activation outputs to compare, in firing order: activation modules ('body.1'), or functional/method activations applied to a module's output ('fc1:relu'). Each fires once per forward pass."
+    "Names of the activation outputs to compare, in firing order: activation modules ('body.1'; 'layer1.0.relu#1' for the 2nd call of a reused one), or activation functions/methods on a module's output ('fc1:relu')."
     tr, _ = _traced(model, example_input)
-    mods, out = dict(model.named_modules()), []
+    mods, out, seen = dict(model.named_modules()), [], {}
     for op, stack, y, x, simple in tr.acts:
         top = stack[-1] if stack else None
-        if top and type(mods[top]).__module__ == 'torch.nn.modules.activation': name = top
-        elif simple and x is not None and id(x) in tr.mod_out: name, top = f"{tr.mod_out[id(x)]}:{op}", tr.mod_out[id(x)]
+        if top and type(mods[top]).__module__ == 'torch.nn.modules.activation':
+            i = seen[top] = seen.get(top, -1) + 1                # the i-th call of this module
+            name = top if tr.calls[top] == 1 else f"{top}#{i}"
+        elif simple and x is not None and id(x) in tr.mod_out and tr.calls.get(tr.mod_out[id(x)]) == 1: name = f"{tr.mod_out[id(x)]}:{op}"
         else: continue                                        # e.g. relu(a + b): no module output to hook
-        if tr.calls.get(top) == 1 and name not in out and (dims is None or y.dim() in dims): out.append(name)
+        if name not in out and (dims is None or y.dim() in dims): out.append(name)
     return out
 
 class ActivationPoint:
-    "Layer 'module:op' of `activation_layers`: hooks `module` and hands `op(output)` to the hook, like a module of its own."
+    "A layer of `activation_layers` that is not a plain module: 'module:op' hands `op(module output)` to the hook, 'module#i' only the i-th call's output."
     def __init__(self, model:nn.Module, name:str):
-        path, self.op = name.rsplit(':', 1)
-        self.module, self.fn = dict(model.named_modules())[path], getattr(F, self.op, None) or getattr(torch, self.op)
+        self.model, base, self.call = model, *(name.rsplit('#', 1) if '#' in name else (name, None))
+        path, self.op = base.rsplit(':', 1) if ':' in base else (base, None)
+        self.module, self.call = dict(model.named_modules())[path], None if self.call is None else int(self.call)
+        self.fn = (getattr(F, self.op, None) or getattr(torch, self.op)) if self.op else (lambda o: o)
     def register_forward_hook(self, hook):
-        return self.module.register_forward_hook(lambda m, i, o: hook(m, i, self.fn(o)))
+        "Like `nn.Module.register_forward_hook`; the returned handle's `remove()` removes everything registered."
+        n = [0]
+        def on_call(m, i, o):
+            n[0] += 1
+            if self.call is None or n[0] == self.call + 1: return hook(m, i, self.fn(o))
+        hs = [self.model.register_forward_pre_hook(lambda m, a: n.__setitem__(0, 0)), self.module.register_forward_hook(on_call)]
+        return _Handles(hs)
+
+class _Handles:
+    def __init__(self, hs): self.hs = hs
+    def remove(self):
+        for h in self.hs: h.remove()
 
 def perm_activations(model:nn.Module, # the model
                      spec:PermSpec,   # its spec (walked or traced)

@@ -104,7 +104,8 @@ def test_sort_perms_canonical_with_groups():
 def test_activation_layers_and_perm_activations():
     assert activation_layers(*ZOO['functional_mlp']) == ['fc1:relu', 'fc2:relu']
     assert activation_layers(*ZOO['cat_cnn']) == ['conv1:relu', 'conv2:relu', 'conv3:relu']
-    assert activation_layers(*ZOO['resnet18']) == ['relu']                  # block ReLUs fire twice: skipped
+    r = activation_layers(*ZOO['resnet18'])                         # block ReLUs are called twice: one layer per call
+    assert r[:3] == ['relu', 'layer1.0.relu#0', 'layer1.0.relu#1'] and len(r) == 17
     m, x = ZOO['vit_tiny']
     acts = perm_activations(m, spec_of('vit_tiny'), x, max_rows=20)
     assert set(acts) == {'patch', 'blocks.0.mlp.0', 'blocks.1.mlp.0'}      # per-head perms act inside the attention only
@@ -112,6 +113,14 @@ def test_activation_layers_and_perm_activations():
     pm = permute_model(m, seed=4); ps = random_perms(spec_of('vit_tiny'), 4)
     acts_p = perm_activations(pm, spec_of('vit_tiny'), x, max_rows=20)
     torch.testing.assert_close(acts_p['blocks.0.mlp.0'], acts['blocks.0.mlp.0'][:, ps['blocks.0.mlp.0']])
+
+def test_compare_resnet18_reused_relu():
+    "compare on torchvision-style ResNet-18: a ReLU module called twice per block gives two layers; a permuted copy matches."
+    from netsim.compare import compare
+    m, x = ZOO['resnet18']; m.eval()
+    res = compare(m, permute_model(m, seed=0, spec=spec_of('resnet18')), torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(1)), n_images=8, n_draws=1)
+    assert list(res.table.layer.unique())[:3] == ['relu', 'layer1.0.relu#0', 'layer1.0.relu#1']
+    assert (res.table.cka > 1 - 1e-5).all()                       # the same function at every point, call by call
 
 def test_compare_finds_functional_layers():
     from netsim.compare import compare
