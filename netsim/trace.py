@@ -6,7 +6,7 @@
 __all__ = ['RULES', 'build_spec', 'trace_spec', 'check_spec', 'perm_spec', 'remember_spec', 'activation_layers',
            'ActivationPoint', 'perm_activations']
 
-# %% ../nbs/02b_trace.ipynb #27a372f4
+# %% ../nbs/02b_trace.ipynb #439a4e2b
 import copy
 import torch
 from torch import nn
@@ -16,10 +16,10 @@ from .symmetry import Layer, PermSpec, perm_spec as walked_spec, permute_state, 
 from .trace_core import Tracer, TraceError, tensors_in, OP_RULES
 from .trace_layers import LAYER_RULES, LEAF_RULES
 
-# %% ../nbs/02b_trace.ipynb #12089e67
+# %% ../nbs/02b_trace.ipynb #b304f053
 RULES = {**OP_RULES, **LAYER_RULES}          # op name -> rule: the whole table
 
-# %% ../nbs/02b_trace.ipynb #8c2ee352
+# %% ../nbs/02b_trace.ipynb #7e7372e0
 def _entry(tr, f, names):
     "A dimension fact as a `PermSpec` axis entry: runs of equal atoms become blocks, fixed stretches `(None, 1, length)`."
     if f is None: return None
@@ -45,7 +45,7 @@ def _roles(layers):
         if not short: prev = l.out_perm
     return layers
 
-# %% ../nbs/02b_trace.ipynb #d74689cb
+# %% ../nbs/02b_trace.ipynb #235d1e91
 def build_spec(tr)->PermSpec:
     "The `PermSpec` of a finished trace: every free class of size > 1 that acts on the state dict is a permutation."
     for k, t in tr.sd.items():
@@ -94,7 +94,7 @@ def trace_spec(model:nn.Module, # any model
     for t in tensors_in(out): tr.fixf_all(tr.fact(t), 'model output')
     return build_spec(tr)
 
-# %% ../nbs/02b_trace.ipynb #79ba2ffc
+# %% ../nbs/02b_trace.ipynb #a61e6595
 def _double(x):
     "Floating tensors in `x` (nested) as float64."
     if torch.is_tensor(x): return x.double() if x.is_floating_point() else x
@@ -142,7 +142,7 @@ def check_spec(model:nn.Module,   # the model
         worst = max(worst, gap)
     return worst
 
-# %% ../nbs/02b_trace.ipynb #9b7530a5
+# %% ../nbs/02b_trace.ipynb #1c235414
 _SPECS = '_netsim_perm_spec'       # the attribute that remembers a traced spec on the model (copies keep it)
 
 def perm_spec(model,                   # any `nn.Module` (or a `ModelStack`: its template)
@@ -169,7 +169,7 @@ def remember_spec(model:nn.Module, spec:PermSpec):
     "Let `perm_spec(model)` (no example input) return `spec` for a model netsim does not walk."
     setattr(model, _SPECS, spec)
 
-# %% ../nbs/02b_trace.ipynb #e55143a5
+# %% ../nbs/02b_trace.ipynb #38135353
 def _traced(model, example_input):
     "A finished `Tracer` of one forward pass (outputs fixed), and its spec."
     tr = Tracer(model, RULES, LEAF_RULES)
