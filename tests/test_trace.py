@@ -203,3 +203,12 @@ def test_rules_each_family(name):
     x = torch.randint(20, (2, 5)) if shape is None else torch.randn(*shape)
     spec = perm_spec(m, x)                                          # runs check_spec (3 seeds, float64)
     assert len(spec.perm_sizes) == n, (name, spec.perm_sizes)
+
+def test_perm_activations_with_walked_spec():
+    "perm_activations names the activations after the spec it is given (a walked spec here), through the axes they act on."
+    m = make_model('res5', (1, 8, 8), 3, width=0.1, seed=0).eval(); spec = walked_spec(m)
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    acts = perm_activations(m, spec, x)
+    assert set(acts) == set(spec.perm_sizes)
+    assert all(v.shape[1] == spec.perm_sizes[k] for k, v in acts.items())
+    assert perm_spec(stack_models([m, m])) == spec                  # a ModelStack: its template's spec
