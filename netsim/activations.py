@@ -60,17 +60,22 @@ def _device_of(model):
 
 def _module_dict(model, layers):
     mods = dict(model.named_modules())
-    bad = [n for n in layers if n not in mods]
+    bad = [n for n in layers if n.split('#')[0].rsplit(':', 1)[0] not in mods]
     if bad: raise ValueError(f"layers {bad} not in the model; ReLU layers are {relu_layers(model)}")
-    return {n: mods[n] for n in layers}
+    from netsim.trace import ActivationPoint        # 'fc1:relu': an activation function on a module's output; 'relu#1': 2nd call
+    return {n: ActivationPoint(model, n) if (':' in n or '#' in n) else mods[n] for n in layers}
 
 def probe_layers(models,        # list of models (already on their device)
                  x,             # inputs (N, ...); only x[:1] is run
-                 layers=None    # layer names (default: every ReLU-type module of the first model)
+                 layers=None    # layer names (default: the first model's activations that fire once, found by tracing)
                 )->list:
     "A `LayerInfo` per layer, sorted by depth (the order in which the layers fire in the first model)."
-    layers = relu_layers(models[0]) if layers is None else list(layers)
-    if not layers: raise ValueError("no layers to compare: the model has no ReLU modules; name some with `layers=`")
+    if layers is None:
+        from netsim.trace import activation_layers  # activation modules, functions and methods
+        layers = activation_layers(models[0], x[:1].to(_device_of(models[0])), dims=(2, 4))
+    layers = list(layers)
+    if not layers: raise ValueError("no layers to compare: the model has no activation (module, function or method) on a module's output "
+                                    "that fires once per forward pass with shape (B,C) or (B,C,H,W); name some with `layers=`")
     if len(set(layers)) != len(layers): raise ValueError(f"layers named twice: {layers}")
     seen = []
     for m in models:
@@ -125,7 +130,7 @@ def _prep(models, device):
 
 def collect_activations(models,             # list of models (any device; copies are moved to `device`)
                         data,               # inputs tensor or Dataset (test split)
-                        layers=None,        # layer names (default: every ReLU-type module)
+                        layers=None,        # layer names (default: every activation that fires once, found by tracing)
                         n_coords:int=10_000,# coordinates per draw for conv layers
                         n_draws:int=16,     # draws per conv layer
                         seed:int=0,         # coordinate seed

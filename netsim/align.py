@@ -25,9 +25,18 @@ def unit_view(t:torch.Tensor, # stacked tensor (M, *shape)
     return t.transpose(1, 2).reshape(M, L//n_blocks, -1)
 
 def _weights(spec, params, p, biases=False):
-    "The (key, axis, n_blocks) entries of perm `p`: weights and kernels, and with `biases` also biases and BN affine terms (never running statistics)."
-    return [(k, a, nb) for k, a, nb in spec.perm_to_axes[p] if params[k].is_floating_point() and 'running_' not in k
+    "The (key, axis, unit index) entries of perm `p`: weights and kernels, and with `biases` also biases and BN affine terms (never running statistics)."
+    return [(k, a, spec.unit_index(k, a, p)) for k, a, nb in spec.perm_to_axes[p] if params[k].is_floating_point() and 'running_' not in k
             and params[k].dim() >= (2 if biases else 3)]
+
+def _units(t, axis, idx):
+    "Stacked `t` (M, *shape) as (M, n, rest): unit j gathers the positions `idx[j]` of `axis` (any `PermSpec` axis entry)."
+    t = t.movedim(axis+1, 1)
+    return t[:, idx].reshape(t.shape[0], idx.shape[0], -1)
+
+def _group_of(spec, p):
+    "Units per group of perm `p` (all its units when it has no groups)."
+    return spec.perm_sizes[p] // spec.groups.get(p, 1)
 
 # %% ../nbs/03a_alignments.ipynb #1c821ef8
 def sort_perms(params:dict,    # stacked state dict (name -> (M, *shape)), e.g. `ModelStack.params`
@@ -36,8 +45,11 @@ def sort_perms(params:dict,    # stacked state dict (name -> (M, *shape)), e.g. 
     "Per-model permutations (M, n) that order every permutation's units by decreasing total squared weight norm."
     out = {}
     for p in spec.perm_sizes:
-        key = sum(unit_view(params[k].double(), a, nb).pow(2).sum(-1) for k, a, nb in _weights(spec, params, p))
-        out[p] = torch.argsort(-key, dim=1, stable=True)
+        ws, g = _weights(spec, params, p), _group_of(spec, p)
+        M, n = next(iter(params.values())).shape[0], spec.perm_sizes[p]
+        if not ws: out[p] = torch.arange(n).repeat(M, 1); continue
+        key = sum(_units(params[k].double(), a, idx).pow(2).sum(-1) for k, a, idx in ws)
+        out[p] = (torch.argsort(-key.view(M, n // g, g), dim=2, stable=True) + torch.arange(0, n, g)[:, None]).view(M, n)  # within groups
     return out
 
 # %% ../nbs/03a_alignments.ipynb #896f48f9
@@ -46,8 +58,8 @@ def _match_one_perm(ref, params, spec, perms, p):
     others = {q: v for q, v in perms.items() if q != p}
     ents = _weights(spec, params, p, biases=True)
     sub = permute_state({k: params[k] for k, _, _ in ents}, spec, others, batch_dims=1)
-    return sum(torch.einsum('ur,mvr->muv', unit_view(ref[k][None].double(), a, nb)[0], unit_view(sub[k].double(), a, nb))
-               for k, a, nb in ents)
+    return sum(torch.einsum('ur,mvr->muv', _units(ref[k][None].double(), a, idx)[0], _units(sub[k].double(), a, idx))
+               for k, a, idx in ents)
 
 def weight_match(params:dict,     # stacked state dict (name -> (M, *shape))
                  spec:PermSpec,   # the architecture's spec
@@ -71,9 +83,11 @@ def weight_match(params:dict,     # stacked state dict (name -> (M, *shape))
         changed = False
         for i in rng.permutation(len(names)):
             p = names[i]
-            cost = _match_one_perm(ref, params, spec, perms, p).cpu().numpy()
-            for m in range(M):
-                _, col = linear_sum_assignment(cost[m], maximize=True)
+            cost, g = _match_one_perm(ref, params, spec, perms, p), _group_of(spec, p)
+            if not torch.is_tensor(cost): continue                 # no weights carry this permutation
+            cost = cost.cpu().numpy()
+            for m in range(M):                                     # one assignment per group (attention heads, GroupNorm)
+                col = np.concatenate([s + linear_sum_assignment(cost[m][s:s+g, s:s+g], maximize=True)[1] for s in range(0, cost.shape[1], g)])
                 old = perms[p][m].numpy()
                 if cost[m][np.arange(len(col)), col].sum() > cost[m][np.arange(len(col)), old].sum() + 1e-9:
                     perms[p][m] = torch.as_tensor(col); changed = True
@@ -87,7 +101,9 @@ def align_stack(stack:ModelStack, # models to align
                 spec:PermSpec=None, # the architecture's spec (default: `perm_spec(stack.template)`)
                 **kw)->ModelStack:  # passed to `weight_match`
     "The stack with every model permuted by `method`; functions unchanged."
-    spec = spec or perm_spec(stack.template)
+    if spec is None:
+        from netsim.trace import perm_spec as any_spec   # walked, or traced and remembered
+        spec = any_spec(stack.template)
     if method == 'sort': perms = sort_perms(stack.params, spec)
     elif method == 'match': perms = weight_match(stack.params, spec, ref, **kw)
     else: raise ValueError(f"unknown alignment {method!r}; use 'sort' or 'match'")

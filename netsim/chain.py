@@ -28,15 +28,22 @@ def _family(spec):
     kinds = {l.kind for l in spec.layers}
     return 'gru' if 'gru' in kinds else ('mlp' if kinds == {'linear'} else 'conv')
 
+def _spec(model:nn.Module)->PermSpec:
+    "The model's spec: walked for netsim's architectures, else the one `netsim.trace.perm_spec` traced (and remembered)."
+    from netsim.trace import perm_spec as any_spec
+    return any_spec(model)
+
 def _plan(template:nn.Module, spec:PermSpec):
     "The main-path layers with their kernel sizes, checked to telescope."
     main = [l for l in spec.layers if l.role == 'main']
     if not main: raise ValueError("the model has no weight layers")
+    bad = next((l for l in main if l.kind not in ('linear', 'conv', 'gru')), None)
+    if bad: raise ValueError(f"chain features need a chain of Linear, Conv and GRU layers; {bad.name} is a {bad.kind!r} layer")
     for a, b in zip([None] + main, main):
         if b.in_perm != (a.out_perm if a else None):
             raise ValueError(f"chain broken at {b.name}: its input permutation {b.in_perm!r} is not the previous layer's output {a.out_perm if a else None!r}")
-    mods = dict(template.named_modules())
-    ks = [1 if l.kind != 'conv' else math.prod(mods[l.name].kernel_size) for l in main]
+    sd = template.state_dict()
+    ks = [1 if l.kind != 'conv' else math.prod(sd[l.keys['weight']].shape[2:]) for l in main]
     return main, ks
 
 def chain_info(model_or_stack, # an `nn.Module`, a list of them, or a `ModelStack`
@@ -45,7 +52,7 @@ def chain_info(model_or_stack, # an `nn.Module`, a list of them, or a `ModelStac
                triu:bool=True     # vectorise Grams as their upper triangle (else the full D*D)
               )->list:
     "The chains of an architecture: one `ChainInfo` (name, kind, D, rows, size) per chain."
-    template = _template(model_or_stack); spec = perm_spec(template)
+    template = _template(model_or_stack); spec = _spec(template)
     gsize = lambda D: D*(D+1)//2 if triu else D*D
     main, ks = _plan(template, spec)
     sd = template.state_dict()
@@ -182,7 +189,7 @@ def chain_factors(model_or_stack,       # an `nn.Module`, a list of modules, or 
                   **kw                  # `normalize`, `fold_bn`, `biases`, `head` as in `chain_features`
                  )->list:
     "Per chain, the factor C (M, rows, D) with G = C^T C (gram chains) or the invariant matrix (raw chains)."
-    stack = _as_stack(model_or_stack); spec = perm_spec(stack.template)
+    stack = _as_stack(model_or_stack); spec = _spec(stack.template)
     infos = chain_info(stack.template, **{k: v for k, v in kw.items() if k in ('biases', 'head')})
     want, dev = _want(infos, chains), resolve_device(device)
     with torch.no_grad():
@@ -206,7 +213,7 @@ def chain_features(model_or_stack,            # an `nn.Module`, a list of module
                    progress:bool=False        # show a progress bar over chunks
                   )->list:
     "Permutation-invariant chain features: one (M, F_l) tensor per chain."
-    stack = _as_stack(model_or_stack); spec = perm_spec(stack.template)
+    stack = _as_stack(model_or_stack); spec = _spec(stack.template)
     infos = chain_info(stack.template, biases=biases, head=head, triu=triu)
     want = _want(infos, chains); dev = resolve_device(device); odev = dev if out_device is None else torch.device(out_device)
     itemsize = torch.empty(0, dtype=dtype).element_size()
@@ -225,7 +232,7 @@ def unaligned_features(model_or_stack,        # an `nn.Module`, a list of module
                        device='cpu'           # where the features go
                       )->list:
     "The raw per-layer weights, one (M, F) tensor per layer of the chain path (the paper's baseline)."
-    stack = _as_stack(model_or_stack); spec = perm_spec(stack.template)
+    stack = _as_stack(model_or_stack); spec = _spec(stack.template)
     fam = _family(spec); norm = (fam == 'mlp') if normalize is None else normalize
     if norm and fam != 'mlp': raise ValueError("normalize=True is the paper's MLP normalisation; this model is not an MLP")
     main, _ = _plan(stack.template, spec)
@@ -247,7 +254,7 @@ def projected_chain(model_or_stack,     # an `nn.Module`, a list of modules, or 
                     **kw                # `normalize`, `fold_bn`, `biases`, `head`, `triu` as in `chain_features`
                    )->torch.Tensor:
     "Theta . vec(G) for chain `chain` of every model, (M, K), without keeping the features (or any Gram, if factored)."
-    stack = _as_stack(model_or_stack); spec = perm_spec(stack.template)
+    stack = _as_stack(model_or_stack); spec = _spec(stack.template)
     infos = chain_info(stack.template, **{k: v for k, v in kw.items() if k in ('biases', 'head', 'triu')})
     i, = _want(infos, [chain]); info = infos[i]
     factored = isinstance(theta, (tuple, list))

@@ -70,7 +70,7 @@ def _pair_rows(A, B, a:int, b:int, n_a:int, n_b:int, draw:int, head:dict, eps, z
 def pairwise_scores(models,               # list of models of one architecture (widths may differ)
                     data,                 # inputs tensor, or a Dataset (its test split)
                     eps=EPS,              # eps values
-                    layers=None,          # layer names (default: every ReLU-type module)
+                    layers=None,          # layer names (default: every activation that fires once, found by tracing)
                     pairs=None,           # (i, j) index pairs into `models` (default: all i < j)
                     n_coords:int=10_000,  # sampled coordinates per conv draw (paper: 10,000)
                     n_draws:int=16,       # draws per conv layer (paper: 16)
@@ -157,7 +157,7 @@ class Comparison:
 def compare(model_a, model_b,        # the two models (same architecture; widths may differ)
             data,                    # inputs tensor, or a Dataset (its test split is used)
             eps=EPS,                 # eps values
-            layers=None,             # layer names (default: every ReLU-type module)
+            layers=None,             # layer names (default: every activation that fires once, found by tracing)
             n_coords:int=10_000,     # sampled coordinates per conv draw
             n_draws:int=16,          # draws per conv layer
             seed:int=0,              # coordinate seed
@@ -182,7 +182,7 @@ def match_report(models,                # list of models of one architecture (e.
                  n_draws:int=16,        # draws per conv layer
                  seed:int=0,            # coordinate seed
                  device='auto',         # 'auto', 'cpu', 'cuda', ...
-                 layers=None,           # layer names (default: every ReLU-type module)
+                 layers=None,           # layer names (default: every activation that fires once, found by tracing)
                  pairs=None,            # (i, j) pairs to average over (default: all i < j)
                  n_images:int=None,     # use only the first `n_images` inputs
                  max_bytes:int=2**28,   # activation memory budget per pass (bytes)

@@ -16,14 +16,17 @@ from .symmetry import PermSpec, perm_spec, permute_state, random_perms
 def permute_model(model:nn.Module, # the model to permute (left unchanged)
                   perms:dict=None,  # perm name -> LongTensor; names missing here are drawn from `seed` (identity without one)
                   seed:int=None,    # seed for the random permutations
-                  spec:PermSpec=None # the model's spec (default: `perm_spec(model)`)
+                  spec:PermSpec=None, # the model's spec (default: walked for netsim's architectures, else traced)
+                  example_input=None  # one batch of inputs, to trace a model netsim does not walk (once; the spec is remembered)
                  )->nn.Module:
     "A NEW model whose hidden units are permuted by `perms` (new unit i = old unit perm[i]); it computes the same function."
     if isinstance(model, ModelStack): raise ValueError("permute_model takes one nn.Module; for a ModelStack use netsim.symmetry.permute_state(stack.params, spec, perms, batch_dims=1)")
     if perms is None and seed is None: raise ValueError("permute_model needs `perms` or a `seed` for random permutations")
-    spec = spec or perm_spec(model)
+    from netsim.trace import perm_spec as any_spec, remember_spec
+    spec = spec or any_spec(model, example_input)
     ps = random_perms(spec, seed) if seed is not None else {}
     ps.update(perms or {})
     new = copy.deepcopy(model)
     new.load_state_dict(permute_state(model.state_dict(), spec, ps))
+    remember_spec(new, spec)
     return new

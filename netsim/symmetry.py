@@ -17,7 +17,7 @@ from .models import MLP, PlainNet, ResBlock, ResNet, VGG, GRUNet, ModelStack
 class Layer:
     "One weight layer of a model, as the chain features see it."
     name: str                 # module path, e.g. 'body.1' ('gru.l0' for GRU layer 0)
-    kind: str                 # 'linear', 'conv' or 'gru'
+    kind: str                 # 'linear', 'conv' or 'gru' (traced specs also: 'conv_t', 'embedding', 'lstm', 'rnn', 'mha')
     keys: dict                # role -> state-dict key ('weight', 'bias'; GRU: 'weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')
     in_perm: str = None       # permutation on the input units (None: the model's inputs)
     out_perm: str = None      # permutation on the output units (None: the model's outputs)
@@ -25,22 +25,48 @@ class Layer:
     bn: str = None            # prefix of a BatchNorm applied right after this layer (folded by the chains' `fold_bn`)
     bn_eps: float = 1e-5      # that BatchNorm's eps
 
+def _segments(a, sizes)->list:
+    "An axis entry as `[(perm name or None, n_blocks, unit)]`: along the axis, segment after segment, each `n_blocks` copies of the perm's units, every unit `unit` contiguous elements."
+    if a is None: return []
+    if isinstance(a, str): return [(a, 1, 1)]
+    if isinstance(a, list): return [tuple(s) for s in a]
+    return [(a[0], a[1], a[2] if len(a) > 2 else 1)]
+
 @dataclass
 class PermSpec:
     "The permutation symmetry of one architecture: which permutation acts on which axis of which state-dict tensor."
     perm_sizes: dict          # permutation name -> number of units it permutes
-    axes_to_perm: dict        # state-dict key -> tuple per axis: None, a perm name, or (perm name, n_blocks)
+    axes_to_perm: dict        # state-dict key -> tuple per axis: None, a perm name, (perm name, n_blocks), (perm name, n_blocks, unit) or a list of such segments ((None, 1, length) for a fixed stretch)
     layers: list = field(default_factory=list)  # `Layer`s in forward order
+    groups: dict = field(default_factory=dict)  # perm name -> g: only permutations within g equal contiguous groups of units are symmetries (attention heads, GroupNorm)
+    fixed: dict = field(default_factory=dict)   # traced specs: state-dict key -> {axis: the op that fixed it}
     @property
     def perm_to_axes(self)->dict:
-        "Permutation name -> list of `(key, axis, n_blocks)` it acts on."
+        "Permutation name -> list of `(key, axis, n_blocks)` it acts on (for unit or segment entries the entry itself instead of `n_blocks`)."
         out = {p: [] for p in self.perm_sizes}
         for k, axes in self.axes_to_perm.items():
             for i, a in enumerate(axes):
                 if a is None: continue
-                name, nb = (a, 1) if isinstance(a, str) else a
-                out[name].append((k, i, nb))
+                if isinstance(a, str) or (isinstance(a, tuple) and len(a) == 2): name, nb = (a, 1) if isinstance(a, str) else a; out[name].append((k, i, nb))
+                else:
+                    for name in dict.fromkeys(s[0] for s in _segments(a, self.perm_sizes) if s[0] is not None): out[name].append((k, i, a))
         return out
+    def unit_index(self, key:str, axis:int, perm:str)->torch.Tensor:
+        "Positions (n, r) along `axis` of `key` that unit j of `perm` owns (all its blocks, segments and unit elements)."
+        out, o = [], 0
+        for name, nb, unit in _segments(self.axes_to_perm[key][axis], self.perm_sizes):
+            n = self.perm_sizes[name] if name is not None else 1
+            if name == perm:
+                j, b, e = torch.arange(n)[:, None, None], torch.arange(nb)[None, :, None], torch.arange(unit)[None, None, :]
+                out.append((o + b*n*unit + j*unit + e).reshape(n, -1))
+            o += nb*n*unit
+        if not out: raise ValueError(f"permutation {perm!r} does not act on axis {axis} of {key!r}")
+        return torch.cat(out, 1)
+    def explain(self)->str:
+        "One line per fixed axis of a traced spec (size > 1): the tensor, the axis and the op that fixed it."
+        lines = [f"{k}[{ax}] ({n}): {why}" for k, d in self.fixed.items() for ax, (n, why) in d.items()]
+        head = f"{len(self.perm_sizes)} permutations: " + ', '.join(f"{k} ({v}{', %d groups' % self.groups[k] if self.groups.get(k, 1) > 1 else ''})" for k, v in self.perm_sizes.items())
+        return '\n'.join([head, f"{len(lines)} fixed axes:" if lines else "no fixed axes recorded (a walked spec)", *('  ' + l for l in lines)])
     def __repr__(self):
         ps = ', '.join(f'{k}:{v}' for k, v in self.perm_sizes.items())
         return f"PermSpec({len(self.perm_sizes)} perms [{ps}], {len(self.axes_to_perm)} tensors, {len(self.layers)} layers)"
@@ -75,6 +101,7 @@ def gru_axes(prefix:str, # module path of the `nn.GRU`
 PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.Identity, nn.Dropout,
                 nn.MaxPool2d, nn.AvgPool2d)
 CONTAINERS = [nn.Sequential, MLP, PlainNet, ResNet, VGG, GRUNet]
+_KNOWN = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d, nn.Flatten, nn.GRU, ResBlock, *PASS_THROUGH)
 
 def _is(m, *types)->bool:
     "Whether `m` is exactly of one of `types`: a subclass with its own `forward` may compute another function."
@@ -86,6 +113,10 @@ class _Walker:
     def new(self, name, n): self.sizes[name] = n; return name
     def walk(self, m, path, p):
         pre = f'{path}.' if path else ''
+        base = next((b for b in _KNOWN if isinstance(m, b)), None)
+        if base is not None and type(m).forward is not base.forward:
+            raise ValueError(f"module {path or '<model>'!r} of type {type(m).__name__} subclasses {base.__name__} with its own forward; "
+                             f"netsim.symmetry cannot know what it computes: trace it with netsim.trace.perm_spec(model, example_input)")
         if _is(m, nn.Linear):
             if self.spatial: raise ValueError(f"{path}: Linear on an un-pooled conv feature map; add nn.AdaptiveAvgPool2d(1) before Flatten")
             q = self.new(path, m.out_features)
@@ -175,7 +206,7 @@ def perm_spec(model # an `nn.Module` (or a `ModelStack`, whose template is used)
     return PermSpec(w.sizes, {k: w.axes[k] for k in sd}, w.layers)
 
 # %% ../nbs/02_permutation.ipynb #bd994bd1
-def _check_perm(name, p, n, batch_dims=0):
+def _check_perm(name, p, n, groups=1, batch_dims=0):
     p = torch.as_tensor(p)
     if p.dtype not in (torch.int64, torch.int32): raise ValueError(f"permutation {name!r} must be an integer tensor, got {p.dtype}")
     if p.dim() != 1 + batch_dims:
@@ -183,7 +214,20 @@ def _check_perm(name, p, n, batch_dims=0):
                          + ("(n,)" if batch_dims == 0 else "(models, n)") + f" with n = {n}")
     if p.shape[-1] != n or not torch.equal(p.sort(-1).values, torch.arange(n).expand_as(p)):
         raise ValueError(f"permutation {name!r} must be a permutation of range({n}), got shape {tuple(p.shape)}")
+    if groups > 1 and not torch.equal(p // (n // groups), torch.arange(n).expand_as(p) // (n // groups)):
+        raise ValueError(f"permutation {name!r} must keep each of its {groups} groups of {n // groups} units (attention heads or GroupNorm groups)")
     return p.long()
+
+def _axis_index(spec, key, axis, a, perms, L):
+    "Index (L,) or (M, L) that applies `perms` along one axis (None when none of them acts there)."
+    names = [s[0] for s in _segments(a, spec.perm_sizes) if s[0] in perms]
+    if not names: return None
+    M = [perms[n].shape[0] for n in names if perms[n].dim() == 2]
+    idx = torch.arange(L).repeat(M[0], 1) if M else torch.arange(L)
+    for n in dict.fromkeys(names):
+        U = spec.unit_index(key, axis, n)            # (n, r)
+        idx[..., U.flatten()] = U[perms[n]].flatten(-2)  # new unit j takes old unit perm[j]
+    return idx
 
 def permute_state(sd:dict,         # state dict (name -> tensor)
                   spec:PermSpec,   # the architecture's spec
@@ -193,7 +237,7 @@ def permute_state(sd:dict,         # state dict (name -> tensor)
     "A new state dict with `perms` applied: along each axis a permutation names, new unit i = old unit perm[i]."
     unknown = set(perms) - set(spec.perm_sizes)
     if unknown: raise ValueError(f"unknown permutation names {sorted(unknown)}; this model has {list(spec.perm_sizes)}")
-    perms = {k: _check_perm(k, v, spec.perm_sizes[k], batch_dims) for k, v in perms.items()}
+    perms = {k: _check_perm(k, v, spec.perm_sizes[k], spec.groups.get(k, 1), batch_dims) for k, v in perms.items()}
     out = {}
     for k, t in sd.items():
         if k not in spec.axes_to_perm:
@@ -202,18 +246,19 @@ def permute_state(sd:dict,         # state dict (name -> tensor)
         axes = spec.axes_to_perm[k]
         if t.dim() != len(axes) + batch_dims: raise ValueError(f"{k} has {t.dim()} axes; the spec gives {len(axes)} (+ {batch_dims} model axes)")
         for ax, a in enumerate(axes):
-            if a is None: continue
-            name, nb = (a, 1) if isinstance(a, str) else a
-            if t.shape[ax + batch_dims] != nb * spec.perm_sizes[name]:
-                raise ValueError(f"{k} has {t.shape[ax + batch_dims]} units on axis {ax}, but the spec's permutation {name!r} permutes "
-                                 f"{spec.perm_sizes[name]}" + (f" in each of {nb} blocks" if nb > 1 else '') +
-                                 "; the state dict is not of the spec's model (another width?)")
-            if name not in perms: continue
-            if perms[name].dim() == 2 and perms[name].shape[0] != t.shape[0]:
-                raise ValueError(f"permutation {name!r} has {perms[name].shape[0]} rows, but {k} holds {t.shape[0]} models")
-            p, n = perms[name].to(t.device), spec.perm_sizes[name]
-            idx = torch.cat([p + b*n for b in range(nb)], -1)
             axis = ax + batch_dims
+            if isinstance(a, (str, tuple)):                  # one permutation on the whole axis: its size must fit
+                name, nb, unit = (a, 1, 1) if isinstance(a, str) else (tuple(a) + (1,))[:3]
+                if t.shape[axis] != nb * unit * spec.perm_sizes[name]:
+                    raise ValueError(f"{k} has {t.shape[axis]} units on axis {ax}, but the spec's permutation {name!r} permutes "
+                                     f"{spec.perm_sizes[name]}" + (f" in each of {nb} blocks" if nb > 1 else '') +
+                                     "; the state dict is not of the spec's model (another width?)")
+            for name in perms:
+                if perms[name].dim() == 2 and batch_dims and perms[name].shape[0] != t.shape[0]:
+                    raise ValueError(f"permutation {name!r} has {perms[name].shape[0]} rows, but {k} holds {t.shape[0]} models")
+            idx = _axis_index(spec, k, ax, a, perms, t.shape[axis])
+            if idx is None: continue
+            idx = idx.to(t.device)
             if idx.dim() == 1: t = t.index_select(axis, idx)
             else:    # one permutation per model: gather along `axis`
                 shape = [1]*t.dim(); shape[0], shape[axis] = idx.shape[0], idx.shape[1]
@@ -221,11 +266,17 @@ def permute_state(sd:dict,         # state dict (name -> tensor)
         out[k] = t
     return out
 
+def _randperm(n, groups, g):
+    "A random permutation of range(n); with `groups` > 1 one within each of the groups."
+    if groups <= 1: return torch.randperm(n, generator=g)
+    k = n // groups
+    return torch.cat([torch.randperm(k, generator=g) + i*k for i in range(groups)])
+
 def random_perms(spec:PermSpec, # the architecture's spec
                  seed:int,      # seed of the generator (explicit: results are reproducible)
                  n_models:int=None # if given, (n_models, n) permutations, one set per model
                 )->dict:
     "Random permutations for every permutation of `spec`, drawn from a generator seeded with `seed`."
-    g = torch.Generator().manual_seed(int(seed))
-    if n_models is None: return {k: torch.randperm(n, generator=g) for k, n in spec.perm_sizes.items()}
-    return {k: torch.stack([torch.randperm(n, generator=g) for _ in range(n_models)]) for k, n in spec.perm_sizes.items()}
+    g, gr = torch.Generator().manual_seed(int(seed)), spec.groups
+    if n_models is None: return {k: _randperm(n, gr.get(k, 1), g) for k, n in spec.perm_sizes.items()}
+    return {k: torch.stack([_randperm(n, gr.get(k, 1), g) for _ in range(n_models)]) for k, n in spec.perm_sizes.items()}
