@@ -15,12 +15,11 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
-from .models import ModelStack
 from .symmetry import PermSpec, perm_spec
 from .permute import permute_model
 from .align import weight_match
 
-# %% ../nbs/03c_align_models.ipynb #2124fe01
+# %% ../nbs/03c_align_models.ipynb #8a351ff1
 def _specs(model_a, model_b, spec=None, names=('model_a', 'model_b')):
     "The shared `PermSpec` of two models; a `ValueError` naming the first difference when they are not one architecture."
     for n, m in zip(names, (model_a, model_b)):
@@ -56,7 +55,7 @@ def _inputs(data, model, what='data'):
                          f"{str(e).splitlines()[0]}); pass a batch shaped like the model's training inputs") from None
     return x
 
-# %% ../nbs/03c_align_models.ipynb #e612f33e
+# %% ../nbs/03c_align_models.ipynb #31afcfc6
 def _spec_activations(model:nn.Module,    # the model (evaluated in eval mode)
                       spec:PermSpec,      # its walked spec (`netsim.symmetry.perm_spec`)
                       x:torch.Tensor,     # inputs (N, ...)
@@ -86,7 +85,7 @@ def _spec_activations(model:nn.Module,    # the model (evaluated in eval mode)
     if missing: raise ValueError(f"no layer of the spec makes permutation(s) {missing}; activation matching needs one")
     return {p: torch.cat(ts, 0) for p, ts in got.items()}
 
-# %% ../nbs/03c_align_models.ipynb #1cb5434c
+# %% ../nbs/03c_align_models.ipynb #101020b7
 def _corr(a:torch.Tensor, b:torch.Tensor)->torch.Tensor:
     "Pearson correlation (units of a, units of b) of the columns of `a` and `b` (rows paired); a constant unit correlates 0."
     if a.shape[0] != b.shape[0]: raise ValueError(f"activations have {a.shape[0]} and {b.shape[0]} rows; they must come from the same inputs")
@@ -110,7 +109,7 @@ def activation_perms(acts_a:dict,  # perm name -> (rows, width) activations of t
         out[p] = torch.as_tensor(col, dtype=torch.long)
     return out
 
-# %% ../nbs/03c_align_models.ipynb #455a56ad
+# %% ../nbs/03c_align_models.ipynb #9b402678
 def align(model_b:nn.Module,     # the model to permute (left unchanged)
           to:nn.Module,          # the reference model A, same architecture
           method:str='weight',   # 'weight' (Git Re-Basin weight matching) or 'activation' (correlation on `data`)
@@ -132,7 +131,7 @@ def align(model_b:nn.Module,     # the model to permute (left unchanged)
     else: raise ValueError(f"unknown alignment method {method!r}; use 'weight' or 'activation'")
     return permute_model(model_b, perms, spec=spec), perms
 
-# %% ../nbs/03c_align_models.ipynb #87fee3e7
+# %% ../nbs/03c_align_models.ipynb #e734d70b
 def interpolate_state(sd_a:dict,   # state dict of model A (alpha = 0)
                       sd_b:dict,   # state dict of model B (alpha = 1), same keys and shapes
                       alpha:float  # position on the line
@@ -141,7 +140,7 @@ def interpolate_state(sd_a:dict,   # state dict of model A (alpha = 0)
     return {k: torch.lerp(v.double(), sd_b[k].double(), float(alpha)).to(v.dtype) if v.is_floating_point() else v.clone()
             for k, v in sd_a.items()}
 
-# %% ../nbs/03c_align_models.ipynb #367d5d08
+# %% ../nbs/03c_align_models.ipynb #240b5146
 def _unit_stats(t):
     "Per-unit mean and std of a layer output (N, C, *positions) over examples and positions."
     t = (t.movedim(1, -1) if t.dim() > 2 else t).reshape(-1, t.shape[1]).double()
@@ -164,7 +163,7 @@ def layer_stats(model:nn.Module,  # a model
         for h in hs: h.remove()
     return got
 
-# %% ../nbs/03c_align_models.ipynb #3f517cf0
+# %% ../nbs/03c_align_models.ipynb #4e384b44
 def renormalise(model:nn.Module,    # an interpolated model (changed in place)
                 x:torch.Tensor,     # inputs for the statistics (one forward pass)
                 spec:PermSpec=None, # its spec (default: `perm_spec(model)`)
@@ -196,7 +195,7 @@ def renormalise(model:nn.Module,    # an interpolated model (changed in place)
             w.mul_(s.view((-1,) + (1,) * (w.dim() - 1)).to(w.dtype)); b.copy_(((b.double() - mu) * s + tmu).to(b.dtype))
     return model
 
-# %% ../nbs/03c_align_models.ipynb #ab4655c1
+# %% ../nbs/03c_align_models.ipynb #a37fc3e3
 @dataclass
 class Barrier:
     "Loss and accuracy along the line between two models, per variant, and each variant's barrier."
@@ -242,7 +241,7 @@ def _labelled(data, model, what='data'):
                          f"of shape {tuple(getattr(y, 'shape', ()))}")
     return x, y
 
-# %% ../nbs/03c_align_models.ipynb #702814fc
+# %% ../nbs/03c_align_models.ipynb #94635c87
 _align = align
 
 def interpolation_barrier(model_a:nn.Module,   # endpoint A (alpha = 0)
