@@ -54,6 +54,7 @@ def rebasin_align(A, B, x):
     "rebasin's weight matching: a permuted copy of B; (copy, seconds for tracing, seconds for matching)."
     from rebasin import PermutationCoordinateDescent
     Bc = copy.deepcopy(B)
+    torch.manual_seed(0)                                   # rebasin draws its visiting order from torch's global generator
     t0 = time.process_time(); pcd = PermutationCoordinateDescent(A, Bc, x[:8])
     t1 = time.process_time(); pcd.rebasin()
     return Bc.eval(), t1 - t0, time.process_time() - t1

@@ -251,6 +251,7 @@ def interpolation_barrier(model_a:nn.Module,   # endpoint A (alpha = 0)
                           align=None,          # None, 'weight', 'activation' or a list of them: also B aligned to A by each
                           repair:bool=True,    # also each line renormalised (BatchNorm reset + REPAIR, see `renormalise`)
                           stats_data=None,     # inputs for alignment and statistics (default: a Dataset's train split, else `data`'s inputs)
+                          n_stats:int=2048,    # at most this many of them (the first ones): statistics take one forward pass
                           spec:PermSpec=None,  # the models' shared spec
                           loss_fn=F.cross_entropy, # loss of (outputs, labels), mean over the batch
                           batch_size:int=1024, # rows per forward pass in evaluation
@@ -262,7 +263,7 @@ def interpolation_barrier(model_a:nn.Module,   # endpoint A (alpha = 0)
     bad = [a for a in methods if a not in ('weight', 'activation')]
     if bad: raise ValueError(f"unknown align={bad[0]!r}; use None, 'weight', 'activation' or a list of them")
     x, y = _labelled(data, model_a)
-    xs = _inputs(stats_data if stats_data is not None else getattr(data, 'x_train', x), model_a, 'stats_data')
+    xs = _inputs(stats_data if stats_data is not None else getattr(data, 'x_train', x), model_a, 'stats_data')[:n_stats]
     ends = {'none': model_b, **{m: _align(model_b, to=model_a, method=m, data=xs, spec=spec, **align_kw)[0] for m in methods}}
     alphas, rows, sd_a = np.linspace(0, 1, steps), [], model_a.state_dict()
     for name, b in ends.items():
