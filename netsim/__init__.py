@@ -15,8 +15,9 @@ if os.environ.get('OMP_WAIT_POLICY', 'PASSIVE').upper() == 'PASSIVE': os.environ
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 _FRONT_DOOR = {   # name -> module that defines it
-    'load_dataset': 'data', 'solution_classes': 'data', 'make_model': 'models', 'perm_spec': 'symmetry',
+    'load_dataset': 'data', 'solution_classes': 'data', 'make_model': 'models', 'perm_spec': 'trace', 'check_spec': 'trace',
     'permute_model': 'permute', 'chain_features': 'chain', 'align_stack': 'align',
+    'align': 'align_models', 'interpolation_barrier': 'align_models',
     'Zoo': 'zoo', 'train_zoo': 'zoo', 'load_zoo': 'zoo',
     'max_match': 'match', 'min_match': 'match', 'max_match_similarity': 'match',
     'compare': 'comparison', 'match_report': 'comparison',
