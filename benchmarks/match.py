@@ -6,6 +6,7 @@ code), side by side on the same inputs, results checked identical.
     .venv/bin/python benchmarks/match.py --quick    # about 2 minutes
     .venv/bin/python benchmarks/match.py --device cuda   # ours on the GPU (the reference stays on the CPU)
     .venv/bin/python benchmarks/match.py --only minmatch # only the min_match rows (section 'match min_match')
+    .venv/bin/python benchmarks/match.py --only vmin     # v-minimal matches at scale (section 'match v-minimal at scale')
 """
 import argparse, math, os, sys, time
 from pathlib import Path
@@ -14,7 +15,7 @@ import scipy.linalg                      # loaded before threadpoolctl limits th
 import torch
 from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).parent))
-from netsim.match import max_match, min_match
+from netsim.match import max_match, min_match, min_matches, FALLBACKS
 from netsim.match_fast import Matcher
 from netsim.models import resolve_device
 import netsim.match_kernels as mk
@@ -105,6 +106,62 @@ def make_input(kind, d, n, seed=0):
     L = orthonormal(d, n + 1, g)
     return 1.2 * L[:, :n] + L[:, 1:], L[:, :n].clone(), 0.5
 
+def ladder_instance(d=10_000, n=512, seed=0, rank=200, n_shared=(302, 352), n_ladder=60, noise=1e-4):
+    """A shared `rank`-dimensional subspace (n_shared[0] of A's columns and n_shared[1] of B's are random combinations of
+    it), a ladder a_i = l_i + l_(i+1), b_i = l_i (i < n_ladder) that cascades, the rest independent columns; every
+    column gets `noise` relative Gaussian noise. eps 0.2. Wide layers of trained conv nets at large eps look like this."""
+    g = torch.Generator().manual_seed(seed)
+    rn = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
+    U = torch.linalg.qr(rn(d, rank + n_ladder + 1))[0]
+    S, L = U[:, :rank], U[:, rank:]
+    A = torch.cat([S @ rn(rank, n_shared[0]), L[:, :n_ladder] + L[:, 1:], rn(d, n - n_shared[0] - n_ladder)], 1)
+    B = torch.cat([S @ rn(rank, n_shared[1]), L[:, :n_ladder].clone(), rn(d, n - n_shared[1] - n_ladder)], 1)
+    for Z in (A, B): Z += noise * Z.norm(dim=0) / math.sqrt(d) * rn(*Z.shape)
+    return A, B, 0.2
+
+def old_path(f):
+    "f() as the code ran before close calls were settled (`NETSIM_REFINE=0`: a close call sends the call to the plain engine)."
+    import netsim.match_engine as me
+    old = me.REFINE; me.REFINE = False
+    try: return f()
+    finally: me.REFINE = old
+
+def vmin_section(threads):
+    "One v-minimal match and all of them (one per neuron of the maximum match) on the ladder instance and a trained-layer pair."
+    rows = [f"v-minimal matches at scale. 'ladder': d = 10,000, n = m = 512, eps 0.2 (`ladder_instance`: a shared 200-dim "
+            "subspace, 302 + 352 columns; a 60-step ladder; independent columns; 1e-4 relative noise), its maximum match "
+            "361 + 412. 'trained': the 64-unit ReLU layers 1-3 of two MLP-4s trained on 6,000 Fashion-MNIST images (seeds 0, 1) "
+            f"on 2,000 test images, eps 0.3. torch and BLAS threads = {threads}, {os_load()}. A `Matcher` is built once "
+            "per pair (its time is the 'gram' column). 'old path' = the same code with `NETSIM_REFINE=0`: a close call sends "
+            "the call to the plain engine, as before; 'new' settles it from the Gram matrix. Fallbacks = calls redone on "
+            "the plain engine.", "",
+            "| pair | what | neurons | sizes: min / median / max | new s | new fallbacks | old path s | old fallbacks | check |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    print(rows[0])
+    A, B, eps = ladder_instance()
+    pairs = [('ladder', A, B, eps)]
+    try:
+        for L, (A2, B2) in enumerate(real_layers()): pairs.append((f'trained layer {L + 1}', A2, B2, 0.3))
+    except (FileNotFoundError, OSError, ValueError) as e: print('no trained rows:', e)
+    for name, A, B, eps in pairs:
+        t = time.perf_counter(); M = Matcher(A, B); r = max_match(M, None, eps); tg = time.perf_counter() - t
+        vs = sorted(r.neurons())
+        min_match(M, None, eps, vs[0])                                   # warm-up (compiled kernels from the cache)
+        checks = [('a', 305), ('b', 400)] if name == 'ladder' else vs[:3]   # (ladder, shared neurons: ~300 s each on the old path)
+        for v in checks:                                                  # one v-minimal match, fixed order, new vs old
+            f0 = FALLBACKS[0]; t = time.perf_counter(); rn_ = min_match(M, None, eps, v); tn = time.perf_counter() - t; fn_ = FALLBACKS[0] - f0
+            M2 = Matcher(A, B); max_match(M2, None, eps)
+            f0 = FALLBACKS[0]; t = time.perf_counter(); ro = old_path(lambda: min_match(M2, None, eps, v)); to = time.perf_counter() - t
+            row = (f"| {name} | one, fixed order, v = {v} | 1 | {rn_.size} ({len(rn_.X)} + {len(rn_.Y)}) | {tn:.3g} | {fn_} | "
+                   f"{to:.3g} | {FALLBACKS[0] - f0} | {'identical' if ro == rn_ else 'DIFFERENT'} |")
+            print(row, flush=True); rows.append(row)
+        f0 = FALLBACKS[0]; t = time.perf_counter(); mm = min_matches(M, None, eps); ta = time.perf_counter() - t
+        sz = np.array([m.size for m in mm.values()])
+        row = (f"| {name} | all, randomized, one per neuron (gram + max match {tg:.2g} s) | {len(mm)} | {sz.min()} / "
+               f"{int(np.median(sz))} / {sz.max()} | {ta:.3g} | {FALLBACKS[0] - f0} | - | - | {len(set(mm.values()))} distinct |")
+        print(row, flush=True); rows.append(row)
+    return rows
+
 def real_layers(n_train=6000, d=2000, width=0.128, epochs=3):
     """Activations of the three 64-unit ReLU layers of two MLP-4s (seeds 0 and 1) trained on Fashion-MNIST, on the
     first `d` test images (float64): the kind of input the paper matches."""
@@ -185,11 +242,17 @@ def main():
     ap.add_argument('--ref-budget', type=float, default=None, help='seconds of reference time per case before extrapolating')
     ap.add_argument('--no-write', action='store_true', help='do not write benchmarks/RESULTS.md')
     ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (1: stable timings on a shared machine)')
-    ap.add_argument('--only', choices=['maxmatch', 'minmatch'], default=None, help='run only one part')
+    ap.add_argument('--only', choices=['maxmatch', 'minmatch', 'vmin'], default=None, help='run only one part')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     threadpool_limits(a.threads)                 # numpy/scipy BLAS too: the Gram and the reference use the same threads
     dev = resolve_device(a.device)
+    if a.only == 'vmin':
+        rows = vmin_section(a.threads)
+        if not a.no_write:
+            from _results import write_section
+            write_section('match v-minimal at scale', '\n'.join(rows))
+        return
     ds, ns = ([1000, 10000], [64, 256]) if a.quick else ([1000, 10000, 50000], [64, 256, 512])
     budget = a.ref_budget or (4.0 if a.quick else 12.0)
     load = os_load()

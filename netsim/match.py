@@ -6,8 +6,8 @@
 __all__ = ['TOL', 'RANK_TOL', 'ZERO_TOL', 'FALLBACKS', 'prep_pair', 'neuron_index', 'neuron_name', 'unit_columns', 'span_basis',
            'rel_dist', 'check_eps', 'match_distances', 'is_match', 'MatchResult', 'brute_force_matches',
            'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'TooManyTrials', 'make_engine', 'one_thread',
-           'max_match', 'min_match', 'all_min_matches', 'simple_matches', 'max_match_similarity', 'max_epsilon',
-           'min_epsilon_for_size']
+           'max_match', 'min_match', 'all_min_matches', 'simple_matches', 'min_matches', 'max_match_similarity',
+           'max_epsilon', 'min_epsilon_for_size']
 
 # %% ../nbs/06_match_theory.ipynb #a97bdbff
 import itertools, math, random, warnings
@@ -424,6 +424,42 @@ def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=Non
                     e.found = None if eng.ambiguous else sorted(out | {eng.result(s) for s in e.found}); raise
                 bar.set_postfix_str(f'neurons {i + 1}/{len(vs)}, simple matches {len(out)}')
         return sorted(out)
+    return _run(A, B, eps, method, tol, device, fn)
+
+# %% ../nbs/06_match_theory.ipynb #ea7b1df5
+def min_matches(A, B, eps:float,
+                neurons=None,             # the neurons v (('a', i) / ('b', j)); None: every neuron of the maximum match
+                randomized:bool=True,     # random order per neuron (the paper's Section 5.2) instead of X then Y
+                seed:int=0,               # base seed; neuron v's order comes from stable_seed(seed, v)
+                method:str='fast', tol:float=TOL, device=None,
+                max_calls:int=10**8,      # trials (candidates tried) over all neurons before giving up
+                progress:bool=False)->dict: # bar over the neurons, with trials and distinct matches found
+    "One v-minimal eps-match (Algorithm 2) per neuron v: {v: MatchResult, or None when v is not in the maximum match}."
+    from netsim.data import stable_seed
+    def fn(eng):
+        base = eng.start()
+        vs = [neuron_name(g, eng.n) for g in sorted(eng.members(base))] if neurons is None else [tuple(v) for v in neurons]
+        out, calls = {}, 0
+        with tqdm(vs, desc='min_matches', unit=' neurons', disable=not progress) as bar:
+            for v in bar:
+                g = neuron_index(v, eng.n, eng.m)
+                s = stable_seed(seed, *v) if randomized else 0
+                if eng.zero[g]: out[v] = _zero_match(eng, g); continue
+                before, eng.ambiguous = eng.ambiguous, False
+                st = eng.start(watch=g)
+                if st is not None:
+                    calls += len(eng.members(st)) - 1
+                    if calls > max_calls:
+                        raise TooManyTrials(f"min_matches gave up at neuron {v} after {calls:,} trials, with {len(out)} neurons "
+                                            "done (the exception's `found`); `max_calls` raises the limit.", out)
+                r = None if st is None else eng.result(_min_match(eng, st, g, randomized, s))
+                if eng.ambiguous:                         # a call too close to decide: this neuron on the plain engine
+                    FALLBACKS[0] += 1; pl = eng._plain(); stp = pl.start(watch=g)
+                    r = None if stp is None else pl.result(_min_match(pl, stp, g, randomized, s))
+                eng.ambiguous = before
+                out[v] = r
+                bar.set_postfix_str(f'trials {calls:,}, matches {len({m for m in out.values() if m is not None})}')
+        return out
     return _run(A, B, eps, method, tol, device, fn)
 
 # %% ../nbs/06_match_theory.ipynb #5a5e4dc8
