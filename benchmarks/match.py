@@ -126,40 +126,51 @@ def old_path(f):
     try: return f()
     finally: me.REFINE = old
 
-def vmin_section(threads):
+def vmin_section(threads, old_checks=(('a', 305),), skip_trained=False, progress=False, sizes_out=None):
     "One v-minimal match and all of them (one per neuron of the maximum match) on the ladder instance and a trained-layer pair."
     rows = [f"v-minimal matches at scale. 'ladder': d = 10,000, n = m = 512, eps 0.2 (`ladder_instance`: a shared 200-dim "
             "subspace, 302 + 352 columns; a 60-step ladder; independent columns; 1e-4 relative noise), its maximum match "
             "361 + 412. 'trained': the 64-unit ReLU layers 1-3 of two MLP-4s trained on 6,000 Fashion-MNIST images (seeds 0, 1) "
-            f"on 2,000 test images, eps 0.3. torch and BLAS threads = {threads}, {os_load()}. A `Matcher` is built once "
-            "per pair (its time is the 'gram' column). 'old path' = the same code with `NETSIM_REFINE=0`: a close call sends "
-            "the call to the plain engine, as before; 'new' settles it from the Gram matrix. Fallbacks = calls redone on "
-            "the plain engine.", "",
-            "| pair | what | neurons | sizes: min / median / max | new s | new fallbacks | old path s | old fallbacks | check |",
+            f"on 2,000 test images, eps 0.3. torch and BLAS threads = {threads}, {os_load()}: times are CPU (process) "
+            "seconds, wall in brackets. A `Matcher` is built once per pair. 'old path' = the same code with "
+            "`NETSIM_REFINE=0` (a close call sends the call to the plain engine, as before); 'new' settles it from the Gram "
+            "matrix. 'fallbacks' = calls redone on the plain engine. 'all' = `min_matches`: randomized Algorithm 2 once "
+            "for every neuron of the maximum match.", "",
+            "| pair | what | neurons | size: min / median / max | new CPU s (wall) | new fallbacks | old path CPU s (wall) | old fallbacks | check |",
             "|---|---|---|---|---|---|---|---|---|"]
     print(rows[0])
     A, B, eps = ladder_instance()
     pairs = [('ladder', A, B, eps)]
-    try:
-        for L, (A2, B2) in enumerate(real_layers()): pairs.append((f'trained layer {L + 1}', A2, B2, 0.3))
-    except (FileNotFoundError, OSError, ValueError) as e: print('no trained rows:', e)
+    if not skip_trained:
+        try:
+            for L, (A2, B2) in enumerate(real_layers()): pairs.append((f'trained layer {L + 1}', A2, B2, 0.3))
+        except (FileNotFoundError, OSError, ValueError) as e: print('no trained rows:', e)
     for name, A, B, eps in pairs:
-        t = time.perf_counter(); M = Matcher(A, B); r = max_match(M, None, eps); tg = time.perf_counter() - t
+        bw, bc, (M, r) = cputime(lambda: (lambda M: (M, max_match(M, None, eps)))(Matcher(A, B)))
         vs = sorted(r.neurons())
         min_match(M, None, eps, vs[0])                                   # warm-up (compiled kernels from the cache)
-        checks = [('a', 305), ('b', 400)] if name == 'ladder' else vs[:3]   # (ladder, shared neurons: ~300 s each on the old path)
+        checks = (old_checks if name == 'ladder' else vs[:3]) if old_checks is not None else []
         for v in checks:                                                  # one v-minimal match, fixed order, new vs old
-            f0 = FALLBACKS[0]; t = time.perf_counter(); rn_ = min_match(M, None, eps, v); tn = time.perf_counter() - t; fn_ = FALLBACKS[0] - f0
+            f0 = FALLBACKS[0]; tn, cn, rn_ = cputime(lambda: min_match(M, None, eps, v)); fn_ = FALLBACKS[0] - f0
             M2 = Matcher(A, B); max_match(M2, None, eps)
-            f0 = FALLBACKS[0]; t = time.perf_counter(); ro = old_path(lambda: min_match(M2, None, eps, v)); to = time.perf_counter() - t
-            row = (f"| {name} | one, fixed order, v = {v} | 1 | {rn_.size} ({len(rn_.X)} + {len(rn_.Y)}) | {tn:.3g} | {fn_} | "
-                   f"{to:.3g} | {FALLBACKS[0] - f0} | {'identical' if ro == rn_ else 'DIFFERENT'} |")
+            f0 = FALLBACKS[0]; to, co, ro = cputime(lambda: old_path(lambda: min_match(M2, None, eps, v)))
+            row = (f"| {name} | one, fixed order, v = {v} | 1 | {rn_.size} ({len(rn_.X)} + {len(rn_.Y)}) | {cn:.3g} ({tn:.3g}) | {fn_} | "
+                   f"{co:.3g} ({to:.3g}) | {FALLBACKS[0] - f0} | {'identical' if ro == rn_ else 'DIFFERENT'} |")
             print(row, flush=True); rows.append(row)
-        f0 = FALLBACKS[0]; t = time.perf_counter(); mm = min_matches(M, None, eps); ta = time.perf_counter() - t
+        for v in ([vs[0]] if name == 'ladder' else []):                  # one, randomized, the new path only
+            f0 = FALLBACKS[0]; tn, cn, rn_ = cputime(lambda: min_match(M, None, eps, v, randomized=True), reps=3)
+            row = (f"| {name} | one, randomized, v = {v} (best of 3) | 1 | {rn_.size} ({len(rn_.X)} + {len(rn_.Y)}) | {cn:.3g} ({tn:.3g}) | "
+                   f"{FALLBACKS[0] - f0} | - | - | - |")
+            print(row, flush=True); rows.append(row)
+        f0 = FALLBACKS[0]; ta, ca, mm = cputime(lambda: min_matches(M, None, eps, progress=progress))
         sz = np.array([m.size for m in mm.values()])
-        row = (f"| {name} | all, randomized, one per neuron (gram + max match {tg:.2g} s) | {len(mm)} | {sz.min()} / "
-               f"{int(np.median(sz))} / {sz.max()} | {ta:.3g} | {FALLBACKS[0] - f0} | - | - | {len(set(mm.values()))} distinct |")
+        row = (f"| {name} | all, randomized, one per neuron (Gram + maximum match: {bc:.2g} s more) | {len(mm)} | {sz.min()} / "
+               f"{int(np.median(sz))} / {sz.max()} | {ca:.3g} ({ta:.3g}) | {FALLBACKS[0] - f0} | - | - | {len(set(mm.values()))} distinct |")
         print(row, flush=True); rows.append(row)
+        if sizes_out is not None:
+            sizes_out[name] = dict(d=A.shape[0], n=A.shape[1], m=B.shape[1], eps=eps, cpu_s=round(ca, 2), wall_s=round(ta, 2),
+                                   gram_max_match_cpu_s=round(bc, 3), fallbacks=FALLBACKS[0] - f0,
+                                   size_a=[len(m.X) for m in mm.values()], size_b=[len(m.Y) for m in mm.values()])
     return rows
 
 def real_layers(n_train=6000, d=2000, width=0.128, epochs=3):
@@ -248,10 +259,14 @@ def main():
     threadpool_limits(a.threads)                 # numpy/scipy BLAS too: the Gram and the reference use the same threads
     dev = resolve_device(a.device)
     if a.only == 'vmin':
-        rows = vmin_section(a.threads)
+        sizes = {}
+        rows = vmin_section(a.threads, progress=True, sizes_out=sizes)
         if not a.no_write:
-            from _results import write_section
+            import json
+            from _results import write_section, machine
             write_section('match v-minimal at scale', '\n'.join(rows))
+            out = Path(__file__).parent.parent/'nbs'/'data'/'vmin'; out.mkdir(parents=True, exist_ok=True)
+            (out/'vmin_sizes.json').write_text(json.dumps(dict(machine=machine(), pairs=sizes)))
         return
     ds, ns = ([1000, 10000], [64, 256]) if a.quick else ([1000, 10000, 50000], [64, 256, 512])
     budget = a.ref_budget or (4.0 if a.quick else 12.0)

@@ -27,6 +27,13 @@ def _extend(M, N,                # tableau: M (spanning x spanning), N (spanning
             L, Y, acc, yv,       # factors L (Cholesky of -M[R, R]) and Y = L^-1 N[R, cols], running sums, scratch row
             cols, nc):           # tested columns still live, in Y's column order: cols[:nc]
     "Append slots R[nf:nR] to L = chol(-M[R, R]) and Y = L^-1 N[R, cols[:nc]], adding the new rows of Y squared to acc; False if not definite."
+    if not _extend_L(M, R, nf, nR, L): return False
+    _extend_Y(N, R, nf, nR, L, Y, acc, yv, cols, nc)
+    return True
+
+@_jit
+def _extend_L(M, R, nf, nR, L):
+    "The rows nf..nR-1 of L = chol(-M[R, R]) only; False if not definite."
     for i in range(nf, nR):
         r = R[i]
         for j in range(i):                                   # row i of L: forward substitution
@@ -36,7 +43,14 @@ def _extend(M, N,                # tableau: M (spanning x spanning), N (spanning
         dd = -M[r, r]
         for q in range(i): dd -= L[i, q] * L[i, q]
         if not dd > 0.0: return False                        # the pivot lost its sign: numerically dependent slots
-        lii = math.sqrt(dd); L[i, i] = lii
+        L[i, i] = math.sqrt(dd)
+    return True
+
+@_jit
+def _extend_Y(N, R, nf, nR, L, Y, acc, yv, cols, nc):
+    "The rows nf..nR-1 of Y = L^-1 N[R, cols[:nc]] (L's rows known), their squares added to acc."
+    for i in range(nf, nR):
+        r, lii = R[i], L[i, i]
         for j in range(nc): yv[j] = N[r, cols[j]]           # row i of Y: (N_r - L_i,:i Y_:i) / L_ii
         for q in range(i):
             lq = L[i, q]
@@ -45,6 +59,16 @@ def _extend(M, N,                # tableau: M (spanning x spanning), N (spanning
             y = yv[j] / lii
             Y[i, j] = y; acc[j] += y * y
     return True
+
+@_jit
+def _col_gap(N, R, nf, nR, L, Y, j, c, g):
+    "Gap g of tested column c (position j) plus the new rows nf..nR-1 of its column of Y (written to Y), in `_extend_Y`'s order."
+    for i in range(nf, nR):
+        t = N[R[i], c]
+        for q in range(i): t -= L[i, q] * Y[q, j]
+        y = t / L[i, i]
+        Y[i, j] = y; g += y * y
+    return g
 
 @_jit
 def _factors(kT, kS):
@@ -78,17 +102,19 @@ def _refine(G,                 # normalised Gram matrix of [A B]
     live = np.empty(len(span), np.int64); nl = 0
     for y in range(len(span)):
         if span[y] > -np.inf: live[nl] = y; nl += 1
-    c, s1 = np.empty(nl), 0.0
+    c = np.empty(nl)
     for p in range(nl):                                      # coefficients in the live span
         y = live[p]; t = N[y, col]
         for i in range(nR): t += M[y, R[i]] * w[i]
-        c[p] = t; s1 += abs(t)
-    rho, cg, cGc = np.empty(nl), 0.0, 0.0
+        c[p] = t
+    rho, cg, cGc, mag = np.empty(nl), 0.0, 0.0, 1.0
     for p in range(nl):                                      # rho = G c - g, r(c) = G_jj - 2 c.g + c.G c
-        gy = gs[live[p]]; t = 0.0
-        for p2 in range(nl): t += G[gy, gs[live[p2]]] * c[p2]
+        gy = gs[live[p]]; t = 0.0; ta = 0.0
+        for p2 in range(nl):
+            gv = G[gy, gs[live[p2]]] * c[p2]; t += gv; ta += abs(gv)
         g = G[gy, gj]
         rho[p] = t - g; cg += c[p] * g; cGc += c[p] * t
+        mag += abs(c[p]) * (ta + 2.0 * abs(g))               # |c|^T |G| |c| + 2 |c|^T |g| + 1: the size of the summed terms
     q = 0.0
     for p in range(nl):                                      # q = rho^T G^-1 rho: -rho^T M rho - |L^-1 M_R. rho|^2
         y, t = live[p], 0.0
@@ -100,7 +126,7 @@ def _refine(G,                 # normalised Gram matrix of [A B]
         for p in range(nl): t += M[R[i], live[p]] * rho[p]
         for j in range(i): t -= L[i, j] * z[j]
         z[i] = t / L[i, i]; q -= z[i] * z[i]
-    return G[gj, gj] - 2.0 * cg + cGc - q, 8.0 * (nl + 2 + nrows) * 2.220446049250313e-16 * (1.0 + s1) ** 2 + abs(q)
+    return G[gj, gj] - 2.0 * cg + cGc - q, 8.0 * (math.sqrt(nl + 2.0) + math.sqrt(nrows)) * 2.220446049250313e-16 * mag + abs(q)
 
 @_jit
 def _settle(gp, s, c, j, M0, N0, M1, N1, b0, b1, g0, n0, g1, n1, L0, Y0, L1, Y1, G, gx, gy, thr2, nrows):
@@ -142,12 +168,20 @@ def _passes(M0, N0, M1, N1,              # tableaus: (M0, N0) spanned by Y tests
             if s == 0:
                 if not todo0: continue
                 todo0 = False
-                if not _extend(M0, N0, g1, f0, n1, L0, Y0, a0, y0, cols0, nc0): return 2, amb, n0, n1, half
+                if ws == 0 and n1 > f0:                      # the watched neuron first: if it fails, the other columns are not needed
+                    if not _extend_L(M0, g1, f0, n1, L0): return 2, amb, n0, n1, half
+                    if _col_gap(N0, g1, f0, n1, L0, Y0, pos0[wi], wi, b0[wi] + a0[pos0[wi]]) > e0: return 1, amb, n0, n1, half
+                    _extend_Y(N0, g1, f0, n1, L0, Y0, a0, y0, cols0, nc0)
+                elif not _extend(M0, N0, g1, f0, n1, L0, Y0, a0, y0, cols0, nc0): return 2, amb, n0, n1, half
                 f0, b, a, e, Y, cols, pos, nc = n1, b0, a0, e0, Y0, cols0, pos0, nc0
             else:
                 if not todo1: continue
                 todo1 = False
-                if not _extend(M1, N1, g0, f1, n0, L1, Y1, a1, y1, cols1, nc1): return 2, amb, n0, n1, half
+                if ws == 1 and n0 > f1:
+                    if not _extend_L(M1, g0, f1, n0, L1): return 2, amb, n0, n1, half
+                    if _col_gap(N1, g0, f1, n0, L1, Y1, pos1[wi], wi, b1[wi] + a1[pos1[wi]]) > e1: return 1, amb, n0, n1, half
+                    _extend_Y(N1, g0, f1, n0, L1, Y1, a1, y1, cols1, nc1)
+                elif not _extend(M1, N1, g0, f1, n0, L1, Y1, a1, y1, cols1, nc1): return 2, amb, n0, n1, half
                 f1, b, a, e, Y, cols, pos, nc = n0, b1, a1, e1, Y1, cols1, pos1, nc1
             if ws == s:                                      # the watched neuron fails: nothing else matters
                 gw = b[wi] + a[pos[wi]]
@@ -212,9 +246,11 @@ def trials_run(M0, N0, M1, N1,        # tableaus, as in `cascade_run`
                stop):                 # return (status 3) once more than this many deletions are accepted, for smaller tableaus
     "Trials of Algorithm 2 in the order (us[t] side, ui[t] slot), from accepted deletions g[:n]: (status 0 / 2 / 3, ambiguous, n0, n1, next trial)."
     kX, kY = N0.shape[1], N1.shape[1]
-    L0, Y0, a0, y0, cols0, pos0 = _factors(M0.shape[0], kX)   # all columns, in order: a failed trial leaves no trace
-    L1, Y1, a1, y1, cols1, pos1 = _factors(M1.shape[0], kY)
-    if not (_extend(M0, N0, g1, 0, n1, L0, Y0, a0, y0, cols0, kX) and _extend(M1, N1, g0, 0, n0, L1, Y1, a1, y1, cols1, kY)):
+    L0, Y0, a0, y0, _, _ = _factors(M0.shape[0], kX)          # the columns live now, in order: a failed trial leaves no trace
+    L1, Y1, a1, y1, _, _ = _factors(M1.shape[0], kY)
+    cols0, pos0, nc0 = _live(b0)
+    cols1, pos1, nc1 = _live(b1)
+    if not (_extend(M0, N0, g1, 0, n1, L0, Y0, a0, y0, cols0, nc0) and _extend(M1, N1, g0, 0, n0, L1, Y1, a1, y1, cols1, nc1)):
         return 2, False, n0, n1, 0
     F, C = (L0, Y0, y0, L1, Y1, y1), (cols0, pos0, cols1, pos1)
     tb0, tb1, ta0, ta1 = np.empty(kX), np.empty(kY), np.empty(kX), np.empty(kY)
@@ -228,7 +264,7 @@ def trials_run(M0, N0, M1, N1,        # tableaus, as in `cascade_run`
         if s == 0: tb0[u] = -np.inf; g0[m0] = u; m0 += 1
         else: tb1[u] = -np.inf; g1[m1] = u; m1 += 1
         st, am, m0, m1, _ = _passes(M0, N0, M1, N1, tb0, tb1, ta0, ta1, e0, e1, g0, m0, g1, m1, n1, n0, F,
-                                    C, kX, kY, False, -1, s == 1, s == 0, ws, wi, 0, rh0, rg0, rh1, rg1,
+                                    C, nc0, nc1, False, -1, s == 1, s == 0, ws, wi, 0, rh0, rg0, rh1, rg1,
                                     G, gx, gy, thr2, nrows)
         amb = amb or am
         if st == 2: return 2, amb, n0, n1, t
@@ -296,7 +332,7 @@ def cascade_compiled(eng, st, test_x, test_y, watch=None):
         return eng._cascade(st, status == 3, status == 4, watch)
     return st
 
-TRIALS_STOP = 48   # Algorithm 2's compiled trials rebuild the tableaus on the survivors after this many accepted deletions
+TRIALS_STOP = 32   # Algorithm 2's compiled trials rebuild the tableaus on the survivors after this many accepted deletions
 
 def trials_compiled(eng, st, watch, order):
     "Algorithm 2's trials in `order` (global indices, one at a time) in compiled calls: the final state, or None (not definite)."

@@ -185,7 +185,7 @@ def test_kernel_giving_up_falls_back(kind, monkeypatch):
     import netsim.match_kernels as mk
     calls = [0]
     def refuse(*a): calls[0] += 1; return 2, False, a[9], a[11], a[16]
-    def refuse_trials(*a): calls[0] += 1; return 2, False, a[9], a[11]
+    def refuse_trials(*a): calls[0] += 1; return 2, False, a[9], a[11], 0
     monkeypatch.setattr(mk, 'cascade_run', refuse); monkeypatch.setattr(mk, 'trials_run', refuse_trials)
     for seed in range(10): max_and_min_against_oracle(*instance(kind, seed))
     assert calls[0] > 0
