@@ -7,10 +7,10 @@ from netsim.match import (min_match, min_matches, max_match, brute_force_matches
 from netsim.match_fast import Matcher
 
 def old_path(f):
-    "f() with close calls sent to the plain engine, as before they were settled."
-    old = me.REFINE; me.REFINE = False
+    "f() with close calls sent to the plain engine, as before they were settled (its fallbacks not counted in FALLBACKS)."
+    old, f0 = me.REFINE, FALLBACKS[0]; me.REFINE = False
     try: return f()
-    finally: me.REFINE = old
+    finally: me.REFINE = old; FALLBACKS[0] = f0
 
 def instance(seed, d, n, m):
     "Shared low-rank blocks with small noise (many near-dependent columns: close calls), a ladder, independent columns."
