@@ -126,11 +126,11 @@ def old_path(f):
     try: return f()
     finally: me.REFINE = old
 
-def vmin_section(threads, old_checks=(('a', 305),), skip_trained=False, progress=False, sizes_out=None):
+def vmin_section(threads, old_checks=(('a', 305),), skip_trained=False, progress=False, sizes_out=None, widths=(0.128, 1.0)):
     "One v-minimal match and all of them (one per neuron of the maximum match) on the ladder instance and a trained-layer pair."
     rows = [f"v-minimal matches at scale. 'ladder': d = 10,000, n = m = 512, eps 0.2 (`ladder_instance`: a shared 200-dim "
             "subspace, 302 + 352 columns; a 60-step ladder; independent columns; 1e-4 relative noise), its maximum match "
-            "361 + 412. 'trained': the 64-unit ReLU layers 1-3 of two MLP-4s trained on 6,000 Fashion-MNIST images (seeds 0, 1) "
+            "361 + 412. 'trained': the ReLU layers 1-3 of two MLP-4s (64 units, and 500 where named) trained on 6,000 Fashion-MNIST images (seeds 0, 1) "
             f"on 2,000 test images, eps 0.3. torch and BLAS threads = {threads}, {os_load()}: times are CPU (process) "
             "seconds, wall in brackets. A `Matcher` is built once per pair. 'old path' = the same code with "
             "`NETSIM_REFINE=0` (a close call sends the call to the plain engine, as before); 'new' settles it from the Gram "
@@ -143,7 +143,9 @@ def vmin_section(threads, old_checks=(('a', 305),), skip_trained=False, progress
     pairs = [('ladder', A, B, eps)]
     if not skip_trained:
         try:
-            for L, (A2, B2) in enumerate(real_layers()): pairs.append((f'trained layer {L + 1}', A2, B2, 0.3))
+            for w in widths:
+                lay = real_layers(width=w)
+                for L, (A2, B2) in enumerate(lay): pairs.append((f'trained layer {L + 1}' + ('' if w == widths[0] else f', {A2.shape[1]} units'), A2, B2, 0.3))
         except (FileNotFoundError, OSError, ValueError) as e: print('no trained rows:', e)
     for name, A, B, eps in pairs:
         bw, bc, (M, r) = cputime(lambda: (lambda M: (M, max_match(M, None, eps)))(Matcher(A, B)))
