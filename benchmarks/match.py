@@ -6,6 +6,7 @@ code), side by side on the same inputs, results checked identical.
     .venv/bin/python benchmarks/match.py --quick    # about 2 minutes
     .venv/bin/python benchmarks/match.py --device cuda   # ours on the GPU (the reference stays on the CPU)
     .venv/bin/python benchmarks/match.py --only minmatch # only the min_match rows (section 'match min_match')
+    .venv/bin/python benchmarks/match.py --only vmin     # v-minimal matches at scale (section 'match v-minimal at scale')
 """
 import argparse, math, os, sys, time
 from pathlib import Path
@@ -14,7 +15,7 @@ import scipy.linalg                      # loaded before threadpoolctl limits th
 import torch
 from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).parent))
-from netsim.match import max_match, min_match
+from netsim.match import max_match, min_match, min_matches, FALLBACKS
 from netsim.match.gram import Matcher
 from netsim.models import resolve_device
 import netsim.match.kernels as mk
@@ -105,6 +106,75 @@ def make_input(kind, d, n, seed=0):
     L = orthonormal(d, n + 1, g)
     return 1.2 * L[:, :n] + L[:, 1:], L[:, :n].clone(), 0.5
 
+def ladder_instance(d=10_000, n=512, seed=0, rank=200, n_shared=(302, 352), n_ladder=60, noise=1e-4):
+    """A shared `rank`-dimensional subspace (n_shared[0] of A's columns and n_shared[1] of B's are random combinations of
+    it), a ladder a_i = l_i + l_(i+1), b_i = l_i (i < n_ladder) that cascades, the rest independent columns; every
+    column gets `noise` relative Gaussian noise. eps 0.2. Wide layers of trained conv nets at large eps look like this."""
+    g = torch.Generator().manual_seed(seed)
+    rn = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
+    U = torch.linalg.qr(rn(d, rank + n_ladder + 1))[0]
+    S, L = U[:, :rank], U[:, rank:]
+    A = torch.cat([S @ rn(rank, n_shared[0]), L[:, :n_ladder] + L[:, 1:], rn(d, n - n_shared[0] - n_ladder)], 1)
+    B = torch.cat([S @ rn(rank, n_shared[1]), L[:, :n_ladder].clone(), rn(d, n - n_shared[1] - n_ladder)], 1)
+    for Z in (A, B): Z += noise * Z.norm(dim=0) / math.sqrt(d) * rn(*Z.shape)
+    return A, B, 0.2
+
+def old_path(f):
+    "f() as the code ran before close calls were settled (`NETSIM_REFINE=0`: a close call sends the call to the plain engine)."
+    import netsim.match.engine as me
+    old = me.REFINE; me.REFINE = False
+    try: return f()
+    finally: me.REFINE = old
+
+def vmin_section(threads, old_checks=(('a', 305),), skip_trained=False, progress=False, sizes_out=None, widths=(0.128, 1.0)):
+    "One v-minimal match and all of them (one per neuron of the maximum match) on the ladder instance and a trained-layer pair."
+    rows = [f"v-minimal matches at scale. 'ladder': d = 10,000, n = m = 512, eps 0.2 (`ladder_instance`: a shared 200-dim "
+            "subspace, 302 + 352 columns; a 60-step ladder; independent columns; 1e-4 relative noise), its maximum match "
+            "361 + 412. 'trained': the ReLU layers 1-3 of two MLP-4s (64 units, and 500 where named) trained on 6,000 Fashion-MNIST images (seeds 0, 1) "
+            f"on 2,000 test images, eps 0.3. torch and BLAS threads = {threads}, {os_load()}: times are CPU (process) "
+            "seconds, wall in brackets. A `Matcher` is built once per pair. 'old path' = the same code with "
+            "`NETSIM_REFINE=0` (a close call sends the call to the plain engine, as before); 'new' settles it from the Gram "
+            "matrix. 'fallbacks' = calls redone on the plain engine. 'all' = `min_matches`: randomized Algorithm 2 once "
+            "for every neuron of the maximum match.", "",
+            "| pair | what | neurons | size: min / median / max | new CPU s (wall) | new fallbacks | old path CPU s (wall) | old fallbacks | check |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    print(rows[0])
+    A, B, eps = ladder_instance()
+    pairs = [('ladder', A, B, eps)]
+    if not skip_trained:
+        try:
+            for w in widths:
+                lay = real_layers(width=w)
+                for L, (A2, B2) in enumerate(lay): pairs.append((f'trained layer {L + 1}' + ('' if w == widths[0] else f', {A2.shape[1]} units'), A2, B2, 0.3))
+        except (FileNotFoundError, OSError, ValueError) as e: print('no trained rows:', e)
+    for name, A, B, eps in pairs:
+        bw, bc, (M, r) = cputime(lambda: (lambda M: (M, max_match(M, None, eps)))(Matcher(A, B)))
+        vs = sorted(r.neurons())
+        min_match(M, None, eps, vs[0])                                   # warm-up (compiled kernels from the cache)
+        checks = (old_checks if name == 'ladder' else vs[:3]) if old_checks is not None else []
+        for v in checks:                                                  # one v-minimal match, fixed order, new vs old
+            f0 = FALLBACKS[0]; tn, cn, rn_ = cputime(lambda: min_match(M, None, eps, v)); fn_ = FALLBACKS[0] - f0
+            M2 = Matcher(A, B); max_match(M2, None, eps)
+            f0 = FALLBACKS[0]; to, co, ro = cputime(lambda: old_path(lambda: min_match(M2, None, eps, v)))
+            row = (f"| {name} | one, fixed order, v = {v} | 1 | {rn_.size} ({len(rn_.X)} + {len(rn_.Y)}) | {cn:.3g} ({tn:.3g}) | {fn_} | "
+                   f"{co:.3g} ({to:.3g}) | {FALLBACKS[0] - f0} | {'identical' if ro == rn_ else 'DIFFERENT'} |")
+            print(row, flush=True); rows.append(row)
+        for v in ([vs[0]] if name == 'ladder' else []):                  # one, randomized, the new path only
+            f0 = FALLBACKS[0]; tn, cn, rn_ = cputime(lambda: min_match(M, None, eps, v, randomized=True), reps=3)
+            row = (f"| {name} | one, randomized, v = {v} (best of 3) | 1 | {rn_.size} ({len(rn_.X)} + {len(rn_.Y)}) | {cn:.3g} ({tn:.3g}) | "
+                   f"{FALLBACKS[0] - f0} | - | - | - |")
+            print(row, flush=True); rows.append(row)
+        f0 = FALLBACKS[0]; ta, ca, mm = cputime(lambda: min_matches(M, None, eps, progress=progress))
+        sz = np.array([m.size for m in mm.values()])
+        row = (f"| {name} | all, randomized, one per neuron (Gram + maximum match: {bc:.2g} s more) | {len(mm)} | {sz.min()} / "
+               f"{int(np.median(sz))} / {sz.max()} | {ca:.3g} ({ta:.3g}) | {FALLBACKS[0] - f0} | - | - | {len(set(mm.values()))} distinct |")
+        print(row, flush=True); rows.append(row)
+        if sizes_out is not None:
+            sizes_out[name] = dict(d=A.shape[0], n=A.shape[1], m=B.shape[1], eps=eps, cpu_s=round(ca, 2), wall_s=round(ta, 2),
+                                   gram_max_match_cpu_s=round(bc, 3), fallbacks=FALLBACKS[0] - f0,
+                                   size_a=[len(m.X) for m in mm.values()], size_b=[len(m.Y) for m in mm.values()])
+    return rows
+
 def real_layers(n_train=6000, d=2000, width=0.128, epochs=3):
     """Activations of the three 64-unit ReLU layers of two MLP-4s (seeds 0 and 1) trained on Fashion-MNIST, on the
     first `d` test images (float64): the kind of input the paper matches."""
@@ -164,12 +234,12 @@ def os_load(): return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()
 def count_trials(A, B, eps, v):
     "Algorithm 1 runs inside one min_match: with block trials (the default) and one trial per neuron."
     from netsim.match import make_engine, neuron_index
-    from netsim.match.theory import _order, _min_match_blocks, _min_match_seq
+    from netsim.match.theory import _order, minimal_match_blocks, _min_match_seq
     eng = make_engine(A, B, eps)
     g = neuron_index(v, eng.n, eng.m)
     st = eng.start(watch=g)
     out, rm = [], type(eng).remove
-    for f in (_min_match_blocks, _min_match_seq):
+    for f in (minimal_match_blocks, _min_match_seq):
         calls = [0]
         def counted(self, *args, **kw): calls[0] += 1; return rm(self, *args, **kw)
         type(eng).remove = counted
@@ -186,11 +256,21 @@ def main():
     ap.add_argument('--ref-budget', type=float, default=None, help='seconds of reference time per case before extrapolating')
     ap.add_argument('--no-write', action='store_true', help='do not write benchmarks/RESULTS.md')
     ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (1: stable timings on a shared machine)')
-    ap.add_argument('--only', choices=['maxmatch', 'minmatch'], default=None, help='run only one part')
+    ap.add_argument('--only', choices=['maxmatch', 'minmatch', 'vmin'], default=None, help='run only one part')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     threadpool_limits(a.threads)                 # numpy/scipy BLAS too: the Gram and the reference use the same threads
     dev = resolve_device(a.device)
+    if a.only == 'vmin':
+        sizes = {}
+        rows = vmin_section(a.threads, progress=True, sizes_out=sizes)
+        if not a.no_write:
+            import json
+            from _results import write_section, machine
+            write_section('match v-minimal at scale', '\n'.join(rows))
+            out = Path(__file__).parent.parent/'nbs'/'data'/'vmin'; out.mkdir(parents=True, exist_ok=True)
+            (out/'vmin_sizes.json').write_text(json.dumps(dict(machine=machine(), pairs=sizes)))
+        return
     ds, ns = ([1000, 10000], [64, 256]) if a.quick else ([1000, 10000, 50000], [64, 256, 512])
     budget = a.ref_budget or (4.0 if a.quick else 12.0)
     load = os_load()

@@ -2,7 +2,7 @@
 (`train_zoo(client=...)`), side by side in one run, on the same zoo, with the same threads (one per process).
 
 * `pool`  - `train_zoo(workers='auto')`: the chunks one after another, each chunk's models spread over forked
-            single-threaded worker processes (one per core), `netsim.jobs.train_jobs`.
+            single-threaded worker processes (one per core), `netsim.zoo.jobs.train_jobs`.
 * `dask`  - `train_zoo(client=Client(local_cluster()))`: one task per chunk on single-threaded worker processes
             (one per core), `netsim.zoo.cluster`. The cluster is started once (its start-up is reported apart) and
             reused, as a user training several zoos would.

@@ -70,6 +70,7 @@ SWITCHES = {   # name: (default, effect)
     'NETSIM_FUSED_MLP':   ('1', "MLPs with an SGD recipe train through the fused steps (`netsim.zoo.fused_mlp`)"),
     'NETSIM_FUSED_GRU':   ('1', "GRUs on a CPU train through the compiled layers (`netsim.zoo.fused_gru`, needs numba)"),
     'NETSIM_KERNELS':     ('1', "CPU match tableaus use the compiled half-passes (`netsim.match.kernels`, needs numba)"),
+    'NETSIM_REFINE':      ('1', "the fast match engine settles close calls from the Gram matrix (`netsim.match.kernels`); 0: the plain engine redoes them"),
     'NETSIM_KEEP_MEMORY': ('1', "worker processes and CPU matchers keep freed memory for reuse (`keep_freed_memory`)"),
 }
 

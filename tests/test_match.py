@@ -139,7 +139,7 @@ def test_oracle_coverage():
 def test_block_trials_equal_one_at_a_time(kind):
     "Algorithm 2 by block trials returns exactly what one trial per neuron returns, for the fixed and a pre-drawn random order."
     from netsim.match.api import make_engine
-    from netsim.match.theory import _order, _min_match_seq, _min_match_blocks
+    from netsim.match.theory import _order, _min_match_seq, minimal_match_blocks
     n_cmp = 0
     for seed in range(40):
         if kind == 'wide':       # more neurons than the oracle can enumerate: shared blocks, duplicates, noise
@@ -156,7 +156,7 @@ def test_block_trials_equal_one_at_a_time(kind):
                 st = eng.start(watch=g)
                 for randomized in (False, True):
                     order = _order(eng, st, g, randomized, seed)
-                    assert eng.members(_min_match_blocks(eng, st, g, order)) == eng.members(_min_match_seq(eng, st, g, order))
+                    assert eng.members(minimal_match_blocks(eng, st, g, order)) == eng.members(_min_match_seq(eng, st, g, order))
                     n_cmp += 1
     assert n_cmp >= 200
 
@@ -187,7 +187,7 @@ def test_kernel_giving_up_falls_back(kind, monkeypatch):
     import netsim.match.kernels as mk
     calls = [0]
     def refuse(*a): calls[0] += 1; return 2, False, a[9], a[11], a[16]
-    def refuse_trials(*a): calls[0] += 1; return 2, False, a[9], a[11]
+    def refuse_trials(*a): calls[0] += 1; return 2, False, a[9], a[11], 0
     monkeypatch.setattr(mk, 'cascade_run', refuse); monkeypatch.setattr(mk, 'trials_run', refuse_trials)
     for seed in range(10): max_and_min_against_oracle(*instance(kind, seed))
     assert calls[0] > 0

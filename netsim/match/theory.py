@@ -6,8 +6,8 @@
 __all__ = ['TOL', 'RANK_TOL', 'SLACK_ULPS', 'RANK_ULPS', 'GRAM_RANK_TOL', 'ZERO_TOL', 'precision', 'default_rank_tol',
            'default_tol', 'prep_pair', 'neuron_index', 'neuron_name', 'unit_columns', 'span_basis', 'rel_dist',
            'check_eps', 'check_indices', 'match_distances', 'is_match', 'MatchResult', 'brute_force_matches',
-           'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'minimal_match', 'TooManyTrials',
-           'all_minimal_matches']
+           'simple_from_matches', 'minimal_from_matches', 'PlainEngine', 'minimal_match_blocks', 'minimal_match',
+           'TooManyTrials', 'all_minimal_matches']
 
 # %% ../../nbs/06_match_theory.ipynb #a97bdbff
 import itertools, math, random, warnings
@@ -312,7 +312,7 @@ def _min_match_seq(eng, state, g_v, order):
         if new is not None: state = new                           # Lines 11-12
     return state
 
-def _min_match_blocks(eng, state, g_v, order):
+def minimal_match_blocks(eng, state, g_v, order):
     "Algorithm 2, Lines 5-15, by trials on blocks of `order`: the same result as `_min_match_seq` (see above)."
     st = [state]
     def process(B, known_false=False):
@@ -338,7 +338,7 @@ def minimal_match(eng, state, g_v, randomized=False, seed=0, blocks=True):
     order = _order(eng, state, g_v, randomized, seed)
     run = getattr(eng, 'run_trials', None)        # an engine may run the trials itself (`26_match_kernels`: compiled)
     st = None if run is None else run(state, g_v, order)
-    return st if st is not None else (_min_match_blocks if blocks else _min_match_seq)(eng, state, g_v, order)
+    return st if st is not None else (minimal_match_blocks if blocks else _min_match_seq)(eng, state, g_v, order)
 
 # %% ../../nbs/06_match_theory.ipynb #f1b810ff
 class TooManyTrials(RuntimeError):
