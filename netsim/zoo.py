@@ -230,7 +230,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
               batch_size:int=128,       # batch size
               device='auto',            # 'auto', 'cpu', 'cuda'
               seed:int=0,               # zoo seed (all model seeds derive from it)
-              progress:bool=True,       # show a progress bar
+              progress=True,            # show a progress bar, or a callable `progress(done, total)` called as models finish
               chunk:int=128,            # models per stored chunk
               engine:str='auto',        # 'auto', 'loop' or 'vmap' (see `netsim.jobs.pick_engine`)
               max_stack:int=256,        # most models trained in one stack (also capped by `mem_budget`)
@@ -271,11 +271,16 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
     if started != netsim.__version__ and n_done < n_todo:   # finished models are kept; new ones may differ in the last bits
         warnings.warn(f"{out} was started with netsim {started}; the {n_todo - n_done} models still to train use netsim "
                       f"{netsim.__version__} (conv nets train channels_last on a CPU since 0.1.1, GRUs through fused layers since 0.1.2, with their own sigmoid since 0.1.3, MLPs through hand-written SGD steps and GRUs without autograd since 0.1.4)")
-    bar = tqdm(total=n_todo, initial=n_done, unit='model', desc=f'zoo {arch}/{dataset}', disable=not progress)
+    bar = tqdm(total=n_todo, initial=n_done, unit='model', desc=f'zoo {arch}/{dataset}', disable=not progress or callable(progress))
+    count = [n_done]
+    def tick(n):
+        bar.update(n); count[0] += n
+        if callable(progress): progress(count[0], n_todo)
+    if callable(progress): progress(n_done, n_todo)
     try:
         for c in todo:
             if c in done: continue
-            _train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, bar.update, workers, mem_budget)
+            _train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, tick, workers, mem_budget)
     finally: bar.close()
     return load_zoo(out)
 
