@@ -5,8 +5,9 @@ c with c % 6 == b, so chunk size 10 = one block of one class). Model seeds do no
 first m replicates of every class are exactly the models of `presets/fashion-mnist-plain5-m{m}.yaml`. After the blocks
 for m = 10, 20, 40, 60 are trained, FFL (chains 1-3, head, unaligned layers) runs on replicates < m and the rows are
 appended to `nbs/reports/plainnet-curve/curve.csv`. A block is started only if it is expected to finish before
-`--deadline` (UTC, HH:MM).
+`--deadline` (UTC, HH:MM). `--eval-only SEEDS` re-runs FFL for every point the zoo holds over SEEDS split seeds.
     nice -n 19 env OMP_NUM_THREADS=1 python scripts/plainnet_curve.py --out zoos/plainnet-curve --deadline 06:40
+    nice -n 19 env OMP_NUM_THREADS=1 python scripts/plainnet_curve.py --out zoos/plainnet-curve --eval-only 6
 """
 import argparse, datetime as dt, json, time
 from pathlib import Path
@@ -30,11 +31,19 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument('--out', default='zoos/plainnet-curve'); p.add_argument('--deadline', default='06:40')
     p.add_argument('--report', default='nbs/reports/plainnet-curve')
+    p.add_argument('--eval-only', type=int, default=0, metavar='SEEDS',
+                   help='train nothing: rewrite curve.csv for every point the zoo holds, over this many split seeds')
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     from netsim.zoo import train_zoo, load_zoo
     rep = Path(a.report); rep.mkdir(parents=True, exist_ok=True)
     log, csv = rep/'blocks.jsonl', rep/'curve.csv'
+    if a.eval_only:
+        z = load_zoo(a.out); have = set(z.meta.replicate)
+        points = [m for m in POINTS if set(range(m)) <= have]
+        if csv.exists(): csv.unlink()
+        for m in points: evaluate(z, m, csv, seeds=tuple(range(a.eval_only))); print(f'FFL at {m} models per class done', flush=True)
+        return
     h, mi = map(int, a.deadline.split(':'))
     now = dt.datetime.now(dt.timezone.utc); deadline = now.replace(hour=h, minute=mi, second=0, microsecond=0)
     nblocks, last = CONFIG['models_per_class'] // 10, None
