@@ -10,7 +10,7 @@ __all__ = ['FFL_PAPER', 'MATCH_PAPER', 'PAPER_NUMBERS', 'HEADLINE', 'METHOD_NAME
 import html, json, os, tempfile
 from pathlib import Path
 import pandas as pd
-from .sweep import validate_results
+from .sweep import validate_results, sweep_time
 
 # %% ../nbs/08b_report.ipynb #584d9d80
 FFL_PAPER = "Wang et al., Function Feature Learning of Neural Networks (ICLR 2020 submission)"
@@ -161,7 +161,7 @@ def headline_scale(run:dict, # one loaded results.json
     ep = (c.get('epochs_by_arch') or {}).get(arch, c.get('epochs'))
     return (f"{run['dataset']}, {arch}: {n('n_classes')} solution classes, {n('n_models')} models, width {c.get('width')}, "
             f"{ep} epochs; FFL mean over {n('n_seeds')} split seeds with its 95% interval (widest: +-{half:.1f} points); "
-            f"chance {', '.join(f'{v:.1f}% ({p})' for p, v in chance.items())}; sweep time {run['seconds']:.0f} s. "
+            f"chance {', '.join(f'{v:.1f}% ({p})' for p, v in chance.items())}; sweep time {sweep_time(run['seconds'], run)}. "
             f"The paper's numbers ({PAPER_DATASET.get(arch, '?')}) are at its own scale.")
 
 
