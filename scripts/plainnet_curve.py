@@ -3,7 +3,7 @@
 One zoo of `models_per_class=60` (zoo seed 0) is trained in blocks of 10 replicates per class (block b = chunks
 c with c % 6 == b, so chunk size 10 = one block of one class). Model seeds do not depend on `models_per_class`, so the
 first m replicates of every class are exactly the models of `presets/fashion-mnist-plain5-m{m}.yaml`. After the blocks
-for m = 10, 20, 40, 60 are trained, FFL (chains 1-3, head, unaligned layers) runs on replicates < m and the rows are
+for m = 10, 20, ..., 60 are trained, FFL (chains 1-3, head, unaligned layers) runs on replicates < m and the rows are
 appended to `nbs/reports/plainnet-curve/curve.csv`. A block is started only if it is expected to finish before
 `--deadline` (UTC, HH:MM). `--eval-only SEEDS` re-runs FFL for every point the zoo holds over SEEDS split seeds.
     nice -n 19 env OMP_NUM_THREADS=1 python scripts/plainnet_curve.py --out zoos/plainnet-curve --deadline 06:40
@@ -15,7 +15,7 @@ import numpy as np, pandas as pd, torch
 
 CONFIG = dict(dataset='fashion-mnist', arch='plain5', models_per_class=60, epochs=10, scheme='pairs', k=2, n_classes=10,
               examples_per_class=300, width=0.25, batch_size=32, seed=0, chunk=10)
-POINTS = (10, 20, 40, 60)
+POINTS = (10, 20, 30, 40, 50, 60)
 
 def evaluate(zoo, m, out_csv, seeds=(0, 1, 2)):
     "FFL on the first `m` replicates per class of `zoo`; rows appended to `out_csv`."
