@@ -72,3 +72,20 @@ def test_zoo_progress_callable(tmp_path):
     train_zoo(tmp_path/'z', dataset='digits', arch='mlp4', models_per_class=2, epochs=1, n_classes=2, examples_per_class=20,
               width=0.1, batch_size=32, device='cpu', chunk=2, workers=1, progress=lambda d, t: seen.append((d, t)))
     assert seen[0] == (0, 4) and seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+@pytest.mark.parametrize('seed', range(5))
+def test_recurrent_gru_chains_invariant(seed):
+    "R1 and R2 do not move under random hidden-unit permutations of both GRU layers (float64); a non-symmetry moves them."
+    from netsim.models import make_model
+    from netsim.symmetry import perm_spec, random_perms, permute_state
+    from netsim.gru_chains import recurrent_chains, RECURRENT_CHAINS
+    m = make_model('gru2', (6, 9), 3, width=1/8, seed=seed).double(); spec = perm_spec(m)
+    p = make_model('gru2', (6, 9), 3, width=1/8).double(); p.load_state_dict(permute_state(m.state_dict(), spec, random_perms(spec, 1000 + seed)))
+    x = torch.randn(5, 6, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(p(x), m(x), rtol=0, atol=1e-12)                      # a symmetry of the network ...
+    assert not torch.equal(p.gru.weight_hh_l1, m.gru.weight_hh_l1)                  # ... that moved W_hh
+    Rm, Rp = recurrent_chains([m], dtype=torch.float64), recurrent_chains([p], dtype=torch.float64)
+    for k in RECURRENT_CHAINS: torch.testing.assert_close(Rp[k], Rm[k], rtol=0, atol=1e-12)
+    H = m.gru.hidden_size; rows = torch.randperm(H, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad(): p.gru.weight_hh_l1.copy_(p.gru.weight_hh_l1.view(3, H, H)[:, rows].reshape(3*H, H))   # rows only
+    assert (recurrent_chains([p], dtype=torch.float64)['R2'] - Rm['R2']).abs().max() > 1e-6
