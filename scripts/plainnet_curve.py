@@ -7,7 +7,7 @@ for m = 10, 20, ..., 60 are trained, FFL (chains 1-3, head, unaligned layers) ru
 appended to `nbs/reports/plainnet-curve/curve.csv`. A block is started only if it is expected to finish before
 `--deadline` (UTC, HH:MM). `--eval-only SEEDS` re-runs FFL for every point the zoo holds over SEEDS split seeds.
     nice -n 19 env OMP_NUM_THREADS=1 python scripts/plainnet_curve.py --out zoos/plainnet-curve --deadline 06:40
-    nice -n 19 env OMP_NUM_THREADS=1 python scripts/plainnet_curve.py --out zoos/plainnet-curve --eval-only 6
+    nice -n 19 env OMP_NUM_THREADS=1 python scripts/plainnet_curve.py --out zoos/plainnet-curve --eval-only 3
 """
 import argparse, datetime as dt, json, time
 from pathlib import Path
@@ -33,6 +33,7 @@ def main(argv=None):
     p.add_argument('--report', default='nbs/reports/plainnet-curve')
     p.add_argument('--eval-only', type=int, default=0, metavar='SEEDS',
                    help='train nothing: rewrite curve.csv for every point the zoo holds, over this many split seeds')
+    p.add_argument('--points', type=int, nargs='*', help='with --eval-only: only these points, appended to curve.csv')
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     from netsim.zoo import train_zoo, load_zoo
@@ -40,8 +41,8 @@ def main(argv=None):
     log, csv = rep/'blocks.jsonl', rep/'curve.csv'
     if a.eval_only:
         z = load_zoo(a.out); have = set(z.meta.replicate)
-        points = [m for m in POINTS if set(range(m)) <= have]
-        if csv.exists(): csv.unlink()
+        points = [m for m in (a.points or POINTS) if set(range(m)) <= have]
+        if csv.exists() and not a.points: csv.unlink()
         for m in points: evaluate(z, m, csv, seeds=tuple(range(a.eval_only))); print(f'FFL at {m} models per class done', flush=True)
         return
     h, mi = map(int, a.deadline.split(':'))
