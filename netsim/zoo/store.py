@@ -285,7 +285,7 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
               batch_size:int=128,       # batch size
               device='auto',            # 'auto', 'cpu', 'cuda'
               seed:int=0,               # zoo seed (all model seeds derive from it)
-              progress:bool=True,       # show a progress bar
+              progress=True,            # show a progress bar, or a callable `progress(done, total)` called as models finish
               chunk:int=128,            # models per stored chunk
               engine:str='auto',        # 'auto', 'loop' or 'vmap' (see `netsim.zoo.jobs.pick_engine`)
               max_stack:int=256,        # most models trained in one stack (also capped by `mem_budget`)
@@ -338,14 +338,19 @@ def train_zoo(out,                      # zoo directory (created; resumed if it 
         warnings.warn(f"{out} holds models trained by engine {', '.join(f'{e} on {d}' for e, d in sorted(used))}; the "
                       f"{n_todo - n_done} models still to train use engine {eng[0]} on {eng[1]}, whose weights differ in the "
                       "last bits; pass the same engine= and device= to keep one engine throughout")
-    bar = tqdm(total=n_todo, initial=n_done, unit='model', desc=f'zoo {arch}/{dataset}', disable=not progress)
+    bar = tqdm(total=n_todo, initial=n_done, unit='model', desc=f'zoo {arch}/{dataset}', disable=not progress or callable(progress))
+    count = [n_done]
+    def tick(n):
+        bar.update(n); count[0] += n
+        if callable(progress): progress(count[0], n_todo)
+    if callable(progress): progress(n_done, n_todo)
     try:
         if client is not None:
             CHUNK_RUNNERS['dask'](client, out, [c for c in todo if c not in done], cfg, m, device, engine, max_stack, mem_budget, bar)
         else:
             for c in todo:
                 if c in done: continue
-                train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, bar.update, workers, mem_budget)
+                train_chunk(out, c, [r for r in rows if r['chunk'] == c], ds, scs, cfg, m, device, engine, max_stack, tick, workers, mem_budget)
     finally: bar.close()
     return load_zoo(out)
 
