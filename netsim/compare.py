@@ -179,7 +179,7 @@ def measure_table(model_a, model_b,     # the two models
     if not measures: raise ValueError("measures must name at least one measure, got an empty list")
     fs = {m if isinstance(m, str) else getattr(m, '__name__', repr(m)): get_measure(m) for m in measures}
     try: models = [model_a, model_b, permute_model(model_a, seed=seed)]
-    except Exception: models = [model_a, model_b, None]                 # no permutation spec: no ref_permuted
+    except (ValueError, TypeError, NotImplementedError): models = [model_a, model_b, None]   # no PermSpec: no ref_permuted
     models += [baseline] if baseline is not None else []
     live = [m for m in models if m is not None]
     rows = []

@@ -136,3 +136,23 @@ def test_rsatoolbox_rsa(seed):
     ra, rb = calc_rdm(Dataset(A), method='correlation'), calc_rdm(Dataset(B), method='correlation')
     assert np.abs(ra.get_vectors()[0] - S.rdm(A)).max() < TOL
     assert abs(S.rsa(A, B) - compare(ra, rb, method='spearman')[0, 0]) < TOL
+
+# ---------------------------------------------------------------- calibration in compare
+
+def test_compare_measures_reference_points():
+    "A netsim model gets ref_permuted = 1 for every measure; a model without a PermSpec gets NaN, not an error."
+    from torch import nn
+    from netsim.compare import compare, measure_table
+    from netsim.models import make_model
+    x = torch.randn(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    a, b, c = (make_model('mlp4', (1, 8, 8), 2, width=0.05, seed=s) for s in range(3))
+    res = compare(a, b, x, eps=0.3, device='cpu', measures=list(MEASURES), n_boot=5, n_perm=5, baseline=c)
+    m = res.measures
+    assert len(m) == 3 * len(MEASURES) and (m.ref_permuted > 1 - 1e-6).all() and m.ref_other.notna().all()
+    assert m.p.between(1 / 6, 1).all() and (m.lo <= m.hi).all()
+    plain = [nn.Sequential(nn.Flatten(), nn.Linear(64, 10), nn.ReLU(), nn.Linear(10, 2)) for _ in range(2)]
+    assert measure_table(*plain, x, ['cka'], device='cpu').ref_permuted.iloc[0] > 1 - 1e-6   # any model with a PermSpec
+    torch.manual_seed(0)
+    nospec = [nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2)) for _ in range(2)]  # un-pooled Flatten
+    t = measure_table(*nospec, x, ['cka'], n_coords=100, device='cpu')
+    assert len(t) == 1 and np.isnan(t.ref_permuted.iloc[0]) and 0 <= t.value.iloc[0] <= 1
