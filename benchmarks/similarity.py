@@ -1,25 +1,26 @@
 """Time per call of every `netsim.similarity` measure beside `repsim` 0.1.5 on the same input, one thread each.
 
 Each (implementation, measure, d) runs in a fresh subprocess (OMP/MKL/torch threads = 1) that builds the same seeded
-activations (A: d x n ReLU features, B: a noisy ReLU map of A, n = m = 512), calls the measure once after a warm-up
-call on a 200-row slice, and reports the wall time and the process's peak resident memory. A call that runs past
+activations (A: d x n ReLU features, B: a noisy ReLU map of A, n = m), calls the measure once after a warm-up
+call on a 200-row slice, and reports the wall time and the process's peak resident memory (VmHWM). A call that runs past
 `--timeout` seconds is killed and reported as such. repsim's CKA builds d x d kernels and multiplies them with the
-d x d centring matrix (about 3 d^3 flops, 5 d x d float64 matrices alive); its CCA family uses Eigen's Jacobi SVD.
+d x d centring matrix (three d x d products, 6 d^3 flops, and several d x d float64 matrices: 800 MB each at
+d = 10,000); its CCA family uses Eigen's Jacobi SVD.
 Run from the repo root: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/similarity.py [--quick] [--sizes 10000x512 2000x128]`.
 """
 import argparse, json, os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
 
 CHILD = r'''
-import json, os, resource, sys, time
+import json, os, sys, time
 import numpy as np
 impl, name, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 r = np.random.default_rng(0)
 A = np.maximum(r.standard_normal((d, 64)) @ r.standard_normal((64, n)) + 0.5 * r.standard_normal((d, n)), 0)
 B = np.maximum(A @ r.standard_normal((n, n)) / np.sqrt(n) + 0.5 * r.standard_normal((d, n)), 0)
-if name == 'none':                                    # baseline: imports and data only
-    import torch, netsim.similarity
-    if impl == 'repsim': import repsim
+if name == 'none':                                    # baseline: this implementation's imports and the data only
+    if impl == 'netsim': import torch, netsim.similarity
+    else: import repsim
     f = lambda a, b: 0.0
 elif impl == 'netsim':
     import torch; torch.set_num_threads(1)
@@ -36,7 +37,8 @@ else:
     f = calls[name]
 f(A[:200], B[:200])                                   # warm-up (imports, JIT, allocator)
 t = time.perf_counter(); v = f(A, B); s = time.perf_counter() - t
-print(json.dumps(dict(value=float(v), seconds=s, peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))   # this process's peak (kB);
+print(json.dumps(dict(value=float(v), seconds=s, peak_mib=hwm / 1024)))  # ru_maxrss would keep the parent's from before exec
 '''
 
 REPSIM = ('cka', 'cka_debiased', 'cka_rbf', 'cca', 'svcca', 'pwcca')
