@@ -21,6 +21,7 @@ _FRONT_DOOR = {   # name -> module that defines it
     'Zoo': 'zoo', 'train_zoo': 'zoo', 'load_zoo': 'zoo',
     'max_match': 'match', 'min_match': 'match', 'max_match_similarity': 'match',
     'compare': 'comparison', 'match_report': 'comparison',
+    'MEASURES': 'similarity', 'check_measure': 'similarity', 'min_matches': 'match',
 }
 
 def __getattr__(name):
