@@ -65,6 +65,7 @@ def _module_dict(model, layers):
     from netsim.trace import ActivationPoint        # 'fc1:relu': an activation function on a module's output; 'relu#1': 2nd call
     return {n: ActivationPoint(model, n) if (':' in n or '#' in n) else mods[n] for n in layers}
 
+# %% ../nbs/07_activations.ipynb #96cff1c5
 def probe_layers(models,        # list of models (already on their device)
                  x,             # inputs (N, ...); only x[:1] is run
                  layers=None    # layer names (default: the first model's activations that fire once, found by tracing)
@@ -128,6 +129,7 @@ def _prep(models, device):
         for m, f in zip(models, flags): m.train(f)
     return out, restore
 
+# %% ../nbs/07_activations.ipynb #54eb3af5
 def collect_activations(models,             # list of models (any device; copies are moved to `device`)
                         data,               # inputs tensor or Dataset (test split)
                         layers=None,        # layer names (default: every activation that fires once, found by tracing)

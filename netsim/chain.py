@@ -46,6 +46,7 @@ def _plan(template:nn.Module, spec:PermSpec):
     ks = [1 if l.kind != 'conv' else math.prod(sd[l.keys['weight']].shape[2:]) for l in main]
     return main, ks
 
+# %% ../nbs/03_chain_alignment.ipynb #90076bbd
 def chain_info(model_or_stack, # an `nn.Module`, a list of them, or a `ModelStack`
                biases:bool=False, # homogeneous coordinates (one extra input channel)
                head:str='auto',   # 'auto', 'gram' or 'raw' feature for the output layer
@@ -129,6 +130,7 @@ def _factors(P:dict, template, spec, want, fold_bn=False, biases=False, normaliz
             else: out[i] = ('gram', C)
     return out
 
+# %% ../nbs/03_chain_alignment.ipynb #62921613
 def _gru_factors(P, template, spec, want):
     main, _ = _plan(template, spec)
     if [l.kind for l in main] != ['gru']*(len(main)-1) + ['linear']: raise ValueError("GRU chains need GRU layers followed by one Linear head")

@@ -96,6 +96,7 @@ def pairwise_scores(models,               # list of models of one architecture (
         del acts, src, args
     return pd.DataFrame(rows)
 
+# %% ../nbs/07a_compare.ipynb #264b2f0f
 def pair_table(raw:pd.DataFrame # a `pairwise_scores` table
               )->pd.DataFrame:
     "One row per (pair, layer, eps): draws averaged (`similarity`, `size_a`, ...) with their std over draws."
@@ -142,6 +143,7 @@ class Comparison:
         t = self.table.pivot_table(index=['depth', 'layer'], columns='eps', values='similarity')
         return f"Comparison({t.index.size} layers x {t.columns.size} eps)\n{t.round(3).to_string()}"
 
+# %% ../nbs/07a_compare.ipynb #b0b1576a
 def compare(model_a, model_b,        # the two models (same architecture; widths may differ)
             data,                    # inputs tensor, or a Dataset (its test split is used)
             eps=EPS,                 # eps values

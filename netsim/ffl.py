@@ -65,6 +65,7 @@ class GramSource:
             out.append(((c.transpose(1, 2) @ c).pow(2).sum((1, 2)) + c.pow(2).sum(2).pow(2).sum(1)) / 2)
         return torch.cat(out).cpu()
 
+# %% ../nbs/05_ffl.ipynb #63ff07f0
 def as_source(X # a tensor (M, F), or an object with `shape` and `blocks(cols)`
              ):
     "Wrap `X` as a feature source."
@@ -129,6 +130,7 @@ def _check_labels(labels, M):
     if y.ndim != 1 or len(y) != M: raise ValueError(f"labels must have one entry per model ({M}), got shape {y.shape}")
     return y
 
+# %% ../nbs/05_ffl.ipynb #457c6074
 def fit_ffl(X,                      # features (M, F): tensor or feature source; or a precomputed Gram (M, M) with `gram=True`
             labels,                 # (M,) solution-class label of every model (only training rows are read)
             train_idx,              # rows to train on
@@ -172,6 +174,7 @@ def fit_ffl(X,                      # features (M, F): tensor or feature source;
                     standardize=standardize, row_norm=row_norm, scale_by_width=not unscaled, gram=gram)
     return FFLResult(logits, classes, tr, A.cpu(), b.cpu(), losses, settings)
 
+# %% ../nbs/05_ffl.ipynb #b51ad9b2
 def _sgd_loop(Ktt, yt, A, b, mA, mb, g, losses, epochs, batch_size, lr, momentum, step_at, dev):
     "Mini-batch SGD with momentum on the dual coefficients `A` and bias `b` (in place)."
     n = len(yt)
@@ -347,6 +350,7 @@ def ci_mean(values, conf:float=0.95, bounds=(0.0, 1.0)):
     lo, hi = bounds if bounds else (-math.inf, math.inf)
     return mu, max(mu-h, lo), min(mu+h, hi)
 
+# %% ../nbs/05_ffl.ipynb #625f4d88
 def summarise(rows, conf:float=0.95)->pd.DataFrame:
     "Mean and confidence interval over seeds for each group of rows sharing everything but `seed` and `value`."
     df = pd.DataFrame(rows)
@@ -395,6 +399,7 @@ def _zoo_stack(zoo, labels):
     if not hasattr(zoo, 'meta'): raise ValueError("pass `labels` with a ModelStack (or pass a Zoo)")
     return zoo.stack(), zoo.meta[zoo.meta.status == 'ok'].solution_class.to_numpy()
 
+# %% ../nbs/05_ffl.ipynb #974572e6
 def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models), or a `ModelStack` with `labels`
                chains=None,                # chain numbers to evaluate (default: all)
                alignments=METHODS,         # which of `METHODS` to run

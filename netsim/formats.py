@@ -153,6 +153,7 @@ def _read_text(f, enc):
     try: return Path(f).read_text(encoding=enc)
     except UnicodeDecodeError as e: raise ValueError(f"{f}: cannot be decoded as {enc} ({e})") from None
 
+# %% ../nbs/00a_formats.ipynb #e2795d25
 def text_dataset(name, files:dict, n_per_class=None, max_len=12, min_len=2, case='title', dedupe=True,
                   test_frac=0.5, seed=0, cache=True):
     "A one-hot sequence `Dataset` from {class: (path, encoding)}; see the prose above."

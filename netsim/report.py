@@ -117,6 +117,7 @@ def ffl_table(runs:list # loaded runs
     ours = t.source.str.startswith('ours')
     return pd.concat([t[ours], t[~ours]]).sort_values(['protocol', 'method'], kind='stable').reset_index(drop=True)
 
+# %% ../nbs/17_report.ipynb #f799c0c9
 def match_table(runs:list,              # loaded runs
                 metric:str='similarity' # 'similarity' (one row per eps) or 'cka'
                )->pd.DataFrame:
@@ -192,6 +193,7 @@ def headline_scale(run:dict, # one loaded results.json
 # %% ../nbs/17_report.ipynb #0a97c43b
 def _md(df): return df.to_markdown(index=False) if len(df) else '_none_'
 
+# %% ../nbs/17_report.ipynb #927ea69f
 def write_report(root='runs', # folder holding the runs
                  out=None     # output stem (default: <root>/report)
                 )->tuple:

@@ -224,6 +224,7 @@ def _same_params(res:dict, params:dict)->bool:
     cfg = res.get('config', {})
     return all(_clean(cfg.get(k)) == _clean(v) for k,v in params.items() if k != 'out_dir')
 
+# %% ../nbs/08a_sweep_cli.ipynb #aa813400
 def run_one(dataset:str,            # dataset name (the notebook's `dataset` parameter)
             out='runs',             # root folder; the run goes to out/<name>
             params:dict=None,       # parameter overrides
@@ -271,7 +272,7 @@ def run_one(dataset:str,            # dataset name (the notebook's `dataset` par
         return _run_status(run_dir, dict(info, status='failed', seconds=round(time.time()-t, 1), error='the notebook finished without writing results.json'))
     return _run_status(run_dir, dict(info, status='ok', seconds=round(time.time()-t, 1)))
 
-
+# %% ../nbs/08a_sweep_cli.ipynb #fcc2903a
 def _run_status(run_dir:Path, r:dict)->dict:
     "Record `r` as the run folder's latest run (atomically) and return it."
     atomic_write_text(run_dir/RUN_STATUS, json.dumps(dict(r, at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')), indent=1))
@@ -353,6 +354,7 @@ def _parser():
     p.add_argument('--notebook', help='sweep notebook (default: the one shipped with netsim)')
     return ap
 
+# %% ../nbs/08a_sweep_cli.ipynb #f336aaf1
 def main(argv=None # command-line arguments (default: sys.argv[1:])
         )->int:
     "Entry point of the `netsim` console script; an error is one line (exit 2: usage, 1: runtime), `--debug` shows the traceback."

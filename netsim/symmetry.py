@@ -32,6 +32,7 @@ def _segments(a, sizes)->list:
     if isinstance(a, list): return [tuple(s) for s in a]
     return [(a[0], a[1], a[2] if len(a) > 2 else 1)]
 
+# %% ../nbs/02_permutation.ipynb #da3646ad
 @dataclass
 class PermSpec:
     "The permutation symmetry of one architecture: which permutation acts on which axis of which state-dict tensor."
@@ -107,6 +108,7 @@ def _is(m, *types)->bool:
     "Whether `m` is exactly of one of `types`: a subclass with its own `forward` may compute another function."
     return type(m) in types
 
+# %% ../nbs/02_permutation.ipynb #934a5f5a
 class _Walker:
     "Walk modules in forward order, recording perms, tensor axes and layers."
     def __init__(self): self.sizes, self.axes, self.layers, self.spatial, self.last = {}, {}, [], False, None
@@ -191,6 +193,7 @@ class _Walker:
             self.layers.append(Layer(f'{path}.l{l}', 'gru', keys, p, q)); p = q
         self.last = None; return p
 
+# %% ../nbs/02_permutation.ipynb #e4943f3d
 def perm_spec(model # an `nn.Module` (or a `ModelStack`, whose template is used)
              )->PermSpec:
     "Derive the `PermSpec` of `model` by walking its modules in forward order."
@@ -229,6 +232,7 @@ def _axis_index(spec, key, axis, a, perms, L):
         idx[..., U.flatten()] = U[perms[n]].flatten(-2)  # new unit j takes old unit perm[j]
     return idx
 
+# %% ../nbs/02_permutation.ipynb #315fc0ea
 def permute_state(sd:dict,         # state dict (name -> tensor)
                   spec:PermSpec,   # the architecture's spec
                   perms:dict,      # perm name -> LongTensor (n,) (or (M, n) with batch_dims=1); missing names are identity
@@ -272,6 +276,7 @@ def _randperm(n, groups, g):
     k = n // groups
     return torch.cat([torch.randperm(k, generator=g) + i*k for i in range(groups)])
 
+# %% ../nbs/02_permutation.ipynb #8a18a538
 def random_perms(spec:PermSpec, # the architecture's spec
                  seed:int,      # seed of the generator (explicit: results are reproducible)
                  n_models:int=None # if given, (n_models, n) permutations, one set per model

@@ -82,6 +82,7 @@ def all_min_matches(A, B, eps:float, v, method:str='fast', tol:float=TOL, device
                 e.found = None if eng.ambiguous else sorted(eng.result(s) for s in e.found); raise
     return _run(A, B, eps, method, tol, device, fn)
 
+# %% ../../nbs/06a_match_api.ipynb #4728c003
 def simple_matches(A, B, eps:float, method:str='fast', tol:float=TOL, device=None,
                    max_calls:int=10**6,     # Algorithm 1 trials per neuron before giving up
                    progress:bool=False):    # show a bar counting the trials, with the neurons done and matches found

@@ -37,6 +37,7 @@ class _State:
         s.first, s.pend, s.trials, s.fresh = [None, None], [list(self.pend[0]), list(self.pend[1])], 0, False
         return s
 
+# %% ../../nbs/25_match_engine.ipynb #229659fa
 class FastEngine:
     "Algorithm 1 by incremental sweeps on a Matcher's Gram matrix (the engine interface of `06_match_theory`)."
     def __init__(self, M:Matcher, eps:float, tol:float=TOL):
@@ -89,6 +90,7 @@ class FastEngine:
         return self._cascade(st, bool(len(uy)), bool(len(ux)), watch)
     def members(self, state): return state.members
 
+# %% ../../nbs/25_match_engine.ipynb #46f34570
 @patch
 def _plain_start(self:FastEngine, xs, ys, watch, rounds=3):
     "Algorithm 1 by one Cholesky per half-pass, then tableaus on the survivors; None if `watch` goes, False: use tableaus."
@@ -159,6 +161,7 @@ def _dies(self:FastEngine, st, side, idx, watch):
     r = tab2.peek(F, loc2[watch])
     return r is not None and r > self.thr2
 
+# %% ../../nbs/25_match_engine.ipynb #1d336cbd
 @patch
 def _cascade(self:FastEngine, st, test_x, test_y, watch=None):
     "Half-passes until nothing fails (Algorithm 1 lines 3-17); None as soon as `watch` is deleted."
@@ -218,6 +221,7 @@ def _first(self:FastEngine, st, s):
         st.first[s] = (gap > 0, (abs(gap) <= e).any(1).tolist(), ok.tolist())
     return st.first[s]
 
+# %% ../../nbs/25_match_engine.ipynb #ed02a2f4
 @patch
 def _trial(self:FastEngine, st, U, watch):
     "Does deleting U delete `watch`? True, None (cannot say), or ([X, Y slots gone since the tableaus], final residuals)."
@@ -269,6 +273,7 @@ def _trial(self:FastEngine, st, U, watch):
             base[s][F] = -math.inf; gone[s] += F.tolist(); todo[1 - s] = True
     return gone, base
 
+# %% ../../nbs/25_match_engine.ipynb #b7e08273
 @patch
 def _derive(self:FastEngine, st, gone, base):
     "The state after a successful trial: its deletions stay pending (tableaus shared) until there are more than PEND_MAX."

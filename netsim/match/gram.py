@@ -45,6 +45,7 @@ def _keep_memory():
     if _KEPT or not switch_on('NETSIM_KEEP_MEMORY'): return
     _KEPT.append(keep_freed_memory())
 
+# %% ../../nbs/24_gram_form.ipynb #eb6bcc6c
 class Matcher:
     "A pair of layers: the normalised Gram matrix of [A B], computed once; engines for any epsilon reuse it."
     def __init__(self,
@@ -91,6 +92,7 @@ UNIT_ROUNDOFF = torch.finfo(torch.float64).eps
 def nonzero_idx(mask): return mask.nonzero().squeeze(1) if torch.is_tensor(mask) else mask.nonzero()[0]   # indices of True
 def sqrt0(x): return math.sqrt(max(x, 0.0))
 
+# %% ../../nbs/24_gram_form.ipynb #42f681b5
 class NumpyOps:
     "The array operations a tableau needs, for numpy arrays, with LAPACK called directly (about 1 us a call)."
     idx = staticmethod(lambda i, G: np.asarray(i, dtype=np.intp))
@@ -157,6 +159,7 @@ class NumpyOps:
         elif A.flags.f_contiguous: _blas.dger(alpha, x, y, a=A, overwrite_a=1)
         else: A += alpha * x[:, None] * y
 
+# %% ../../nbs/24_gram_form.ipynb #65a64846
 class TorchOps:
     "The same operations for torch tensors (any device)."
     idx = staticmethod(lambda i, G: torch.as_tensor(i, dtype=torch.long, device=G.device))
@@ -201,6 +204,7 @@ class TorchOps:
 
 LAZY_MIN, LAZY_B = 128, 32   # tableaus with this many spanning slots batch up to LAZY_B rank-one updates
 
+# %% ../../nbs/24_gram_form.ipynb #65816c54
 class _Tab:
     "Sweep tableau of spanning neurons T against tested neurons S on the normalised Gram matrix G (numpy or torch)."
     def __init__(self, G, T, S, rank2=GRAM_RANK_TOL**2, L=None, Q=None, sure2=None, flag=None):
@@ -293,6 +297,7 @@ def _unsweep(self:_Tab, P):
     self.M += CT.T @ WC; self.N += CT.T @ WN
     return True
 
+# %% ../../nbs/24_gram_form.ipynb #6d0d4f42
 @patch
 def sweep_in(self:_Tab):
     "Add free candidates to the basis until every remaining one is dependent."
@@ -338,6 +343,7 @@ def remove_span(self:_Tab, R):
     if len(Rb) and self.na > self.nb:
         self.dep[:] = False; self.nfree = 1; self.sweep_in()
 
+# %% ../../nbs/24_gram_form.ipynb #df33e0e1
 @patch
 def _rank1(self:_Tab, p, R, lazy=False):
     "Reverse-sweep basis slot p (a rank-1 update, or queued if lazy); False if its pivot lost its sign (then R is dropped by a rebuild)."

@@ -70,6 +70,7 @@ def _col_gap(N, R, nf, nR, L, Y, j, c, g):
         Y[i, j] = y; g += y * y
     return g
 
+# %% ../../nbs/26_match_kernels.ipynb #7d3e7070
 @_jit
 def _factors(kT, kS):
     "Empty (L, Y, acc, scratch row) for one side, and its columns in order (cols, pos: column c sits at pos[c])."
@@ -136,6 +137,7 @@ def _settle(gp, s, c, j, M0, N0, M1, N1, b0, b1, g0, n0, g1, n1, L0, Y0, L1, Y1,
     else: r, e2 = _refine(G, gx, gy[c], M1, N1, c, b0, g0, n0, L1, Y1, j, nrows)
     return r - thr2, abs(r - thr2) <= e2
 
+# %% ../../nbs/26_match_kernels.ipynb #4ea60438
 def settle(eng, tab, cols):
     "Refined (gaps, too close?) of tested slots `cols` of a CPU tableau without dependents (`_recheck`, `result`); None if it cannot."
     if not (KERNELS and eng.refine and tab.xp.__name__ == 'NumpyOps' and tab.nb == tab.na): return None
@@ -211,6 +213,7 @@ def _passes(M0, N0, M1, N1,              # tableaus: (M0, N0) spanned by Y tests
                 return (3, amb, n0, n1, half) if s == 1 else (4, amb, n0, n1, half - 1)   # (half: as a new call counts)
     return 0, amb, n0, n1, half
 
+# %% ../../nbs/26_match_kernels.ipynb #954f7e1f
 @_jit
 def _live(b):
     "Columns with b > -inf first (cols, pos: column c sits at pos[c]) and how many."
@@ -306,6 +309,7 @@ def trial_compiled(eng, st, U, watch):
     if amb: eng.ambiguous = True
     return None if status == 2 else True if status == 1 else ([g[0][:n[0]].tolist(), g[1][:n[1]].tolist()], b)
 
+# %% ../../nbs/26_match_kernels.ipynb #a5ac9566
 def cascade_compiled(eng, st, test_x, test_y, watch=None):
     "`FastEngine._cascade` in one compiled call, deletions left pending: the state, None (watch deleted) or False (not definite: use the Python path)."
     tX, tY = st.tX, st.tY
@@ -347,6 +351,7 @@ def trials_compiled(eng, st, watch, order):
             from netsim.match.theory import minimal_match_blocks
             return minimal_match_blocks(eng, st, watch, order)
 
+# %% ../../nbs/26_match_kernels.ipynb #75ecbe9e
 def _trials_part(eng, st, watch, order):
     "`trials_run` on state st from its pending deletions: (the state after the trials run, next trial), or None (not definite)."
     from netsim.match.gram import PEND_MAX
@@ -370,4 +375,3 @@ def _trials_part(eng, st, watch, order):
     new.pend, new.base = [g[0][:n0].tolist(), g[1][:n1].tolist()], [(b[0], e[0]), (b[1], e[1])]
     if max(n0, n1) > PEND_MAX and t >= len(order): eng._apply(new)
     return new, t
-

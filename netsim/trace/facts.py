@@ -129,6 +129,7 @@ def caller()->str:
         f = f.f_back
     return '<unknown>' if f is None else f"{f.f_code.co_filename}:{f.f_lineno}"
 
+# %% ../../nbs/02c_trace_core.ipynb #093ef464
 class Tracer(Facts, TorchFunctionMode):
     "Run the model once; every torch function call (`F.relu`, `x.view`, `x + y`, ...) updates the facts by its rule in `RULES`."
     def __init__(self, model:nn.Module, # the model to trace
@@ -231,6 +232,7 @@ def reduce(tr, a, k, out):
 ACTIVATIONS = {'relu', 'relu6', 'hardtanh', 'leaky_relu', 'gelu', 'silu', 'sigmoid', 'tanh', 'elu', 'selu', 'celu', 'softplus',
                'mish', 'hardswish', 'hardsigmoid', 'logsigmoid', 'softsign', 'tanhshrink', 'threshold', 'rrelu'}
 
+# %% ../../nbs/02c_trace_core.ipynb #b999463f
 _ELEMENTWISE = ACTIVATIONS | {
     'dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout', 'abs', 'neg', 'exp', 'log',
     'sqrt', 'rsqrt', 'square', 'sin', 'cos', 'erf', 'clamp', 'clip', 'contiguous', 'clone', 'float', 'double', 'half', 'bfloat16',
@@ -289,6 +291,7 @@ def reshape(tr, a, k, out):
             for d, s in gj: res[d] = tr.dim(s, why)
     tr.set(out, res)
 
+# %% ../../nbs/02c_trace_core.ipynb #4ff41b03
 def reorder(tr, a, k, out):
     "transpose/permute/movedim/.T/.mT: the facts move with their dimensions."
     x, f, n = a[0], tr.fact(a[0]), a[0].dim()
@@ -366,6 +369,7 @@ def _cut(tr, f, lengths):
         out.append(tuple(cur)); cur, acc = [], 0
     return out
 
+# %% ../../nbs/02c_trace_core.ipynb #6eff769a
 def split(tr, a, k, out):
     "chunk/split/unbind along a dimension: pieces that line up with blocks keep them; unbind fixes the dimension."
     x, f = a[0], tr.fact(a[0]); why = f"{tr.op} at {caller()}"

@@ -140,6 +140,7 @@ def mha(tr, path, m, a, k, out):
     if torch.is_tensor(w): tr.set(w, [tr.dim(s, why + ' (attention weights)') for s in w.shape])
     tr.layers.append(Layer(path, 'mha', {n: tr.keys[id(t)][0] for n, t in sd.items()}, fq[-1], fo[0]))
 
+# %% ../../nbs/02d_trace_layers.ipynb #3b1e1286
 def rnn(tr, path, m, a, k, out):
     "nn.RNN/GRU/LSTM: one permutation per layer and direction, acting identically in each gate block (1, 3 or 4 of them)."
     if m.__class__.__name__ not in ('RNN', 'GRU', 'LSTM'): return False

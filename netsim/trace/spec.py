@@ -215,6 +215,7 @@ class _Handles:
     def remove(self):
         for h in self.hs: h.remove()
 
+# %% ../../nbs/02b_trace.ipynb #0ab99d44
 def perm_activations(model:nn.Module, # the model
                      spec:PermSpec,   # its spec (walked or traced)
                      inputs,          # a batch of inputs (tensor, tuple or dict)

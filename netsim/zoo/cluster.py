@@ -342,6 +342,7 @@ def _shard(s):
 
 def _workers(s): return 'auto' if s == 'auto' else _int(1)(s)
 
+# %% ../../nbs/04b_scaling_out.ipynb #2ad2067c
 def _zoo_parser():
     p = OneLineParser(prog='netsim-zoo', description='Train (or resume) a zoo of small models, one directory per zoo. '
                       '`netsim-zoo merge OUT ZOO...` merges shards.')
@@ -376,6 +377,7 @@ def _merge_parser():
     p.add_argument('--debug', action='store_true', help='show the traceback of an error')
     return p
 
+# %% ../../nbs/04b_scaling_out.ipynb #239e77ea
 def zoo_cli(argv=None):
     "Command line: train (or resume) a zoo, or `merge` zoos. Run `netsim-zoo --help`; errors are one line (exit 2: usage, 1: runtime)."
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -135,6 +135,7 @@ def _fwd_rec(sgemm,                 # address of sgemm (`_sgemm_address`)
         _sgemm(sgemm, c, c + 1, q, q + 4, q + 8, f, Wh.ctypes.data, q + 12, h0 + (t - 1) * Bt * H * 4, q + 16, f + 4, hw.ctypes.data, q + 20)
         _fwd_step(xw[t, lo:hi], hw, bi, bh, out[t - 1, lo:hi], rz[t, lo:hi], n[t, lo:hi], ghn[t, lo:hi], out[t, lo:hi])
 
+# %% ../../nbs/22_gru_fused.ipynb #b261e906
 @_jit
 def _bwd_rec(sgemm,                 # address of sgemm (`_sgemm_address`)
              dgi, dgh,              # outputs: gate gradients for all steps (T, B, 3H)

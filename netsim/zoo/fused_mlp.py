@@ -42,6 +42,7 @@ def _act_backward(g, out, slope):
     if slope == 0: return torch.ops.aten.threshold_backward(g, out, 0)
     return torch.ops.aten.leaky_relu_backward(g, out, slope, True)
 
+# %% ../../nbs/21_mlp_fused.ipynb #2649f3ca
 class MLPSGD:
     "SGD on the mean cross-entropy of an `MLP`, without autograd: `torch.optim.SGD`'s updates to float rounding."
     def __init__(self, model:MLP,            # trained in place

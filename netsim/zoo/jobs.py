@@ -58,12 +58,13 @@ def _die_with_parent(parent:int):
         threading.Thread(target=watch, daemon=True).start()
     if os.getppid() != parent: os._exit(1)   # the parent died before the signal was armed
 
-
+# %% ../../nbs/23_train_jobs.ipynb #1abbed51
 def _worker_init(threads:int, parent:int):
     torch.set_num_threads(threads)
     keep_freed_memory()
     _die_with_parent(parent)
 
+# %% ../../nbs/23_train_jobs.ipynb #e38e0706
 def train_jobs(arch:str, in_shape, n_out:int, jobs:list, epochs:int=5, recipe='sgd', batch_size:int=128,
                width:float=1.0, device='auto',
                engine:str='auto',    # 'loop', 'vmap' or 'auto' (`pick_engine`)

@@ -231,6 +231,7 @@ def summary(self:Zoo)->pd.DataFrame:
                          'train_acc_mean': self.meta[self.meta.status=='ok'].groupby(['solution_class', 'labels']).train_acc.mean()}
                         ).reset_index()
 
+# %% ../../nbs/04a_zoo_store.ipynb #a1d837ec
 def load_zoo(path,              # a zoo directory made by `train_zoo`
              verify:bool=True   # check the sha256 of every weights file
             )->Zoo:

@@ -138,6 +138,7 @@ def _loss_grads(model:nn.Module, dev):
 
 CHANNELS_LAST_CPU = True   # conv nets without strided 1x1 convs train channels_last (NHWC) on a CPU: 1.36x (PlainNet-5)
 
+# %% ../../nbs/04_zoo.ipynb #8769f530
 def _memory_format(model:nn.Module, dev)->torch.memory_format:
     "channels_last on a CPU for a conv net whose convs are all safe in it (when `CHANNELS_LAST_CPU`), else the default layout."
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
@@ -145,6 +146,7 @@ def _memory_format(model:nn.Module, dev)->torch.memory_format:
     safe = convs and not any(m.kernel_size == (1, 1) and m.stride != (1, 1) for m in convs)
     return torch.channels_last if CHANNELS_LAST_CPU and safe and dev.type == 'cpu' else torch.contiguous_format
 
+# %% ../../nbs/04_zoo.ipynb #9ef8956a
 def train_one(arch:str,      # architecture name (`netsim.models.ARCHS`)
               in_shape,      # input shape of one example
               n_out:int,     # number of classes
@@ -295,6 +297,7 @@ def _pool(tensors, device):
         offs.append(uniq[id(t)][1])
     return torch.cat([t for t,_ in uniq.values()]).to(device), offs
 
+# %% ../../nbs/04_zoo.ipynb #d8c92a5b
 def train_stack(arch:str, in_shape, n_out:int,
                 jobs:list,          # `Job`s whose training sets all have the same size
                 epochs:int=5, recipe='sgd', batch_size:int=128, width:float=1.0, device='auto',
@@ -352,6 +355,7 @@ def train_stack(arch:str, in_shape, n_out:int,
                         state={k: sd[k] for k in tmpl.state_dict()} if ok else None, wall_s=wall))
     return out
 
+# %% ../../nbs/04_zoo.ipynb #393d022c
 def _stack_accuracy(fwd, P, B, jobs, dev, bs=1024):
     "Test accuracy per model, evaluating the models that share test data together."
     f, res, groups = vmap(fwd, in_dims=(0, 0, None)), [None]*len(jobs), {}
