@@ -4,7 +4,7 @@
 use (PEP 562), so `netsim.compare(a, b, data)` and `from netsim import perm_spec` work without paying for the rest.
 The package's rooms and their one-way dependencies are described in ARCHITECTURE.md.
 """
-__version__ = "0.1.4"
+__version__ = "0.2.0"
 
 import os
 # OpenMP threads that spin while waiting make every multi-threaded torch call collapse on a busy machine, but threads
