@@ -105,8 +105,8 @@ CONTAINERS = [nn.Sequential, MLP, PlainNet, ResNet, VGG, GRUNet]
 _KNOWN = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d, nn.Flatten, nn.GRU, ResBlock, *PASS_THROUGH)
 
 def _is(m, *types)->bool:
-    "Whether `m` is exactly of one of `types`: a subclass with its own `forward` may compute another function."
-    return type(m) in types
+    "Whether `m` is one of `types`; subclasses with their own `forward` were refused before (`_KNOWN` check in the walk)."
+    return isinstance(m, types)
 
 # %% ../nbs/02_permutation.ipynb #934a5f5a
 class _Walker:
