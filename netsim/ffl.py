@@ -6,7 +6,7 @@
 __all__ = ['FFL_RECIPES', 'METHODS', 'TensorSource', 'GramSource', 'as_source', 'standardised_gram', 'FFLResult', 'fit_ffl',
            'fit_ffl_direct', 'classification_split', 'retrieval_split', 'evaluate_classification', 'evaluate_retrieval',
            'toy_permuted_zoo', 'toy_features', 'ConcatRows', 'ffl_scores', 'ci_mean', 'summarise', 'alignment_features',
-           'feature_index', 'ffl_report']
+           'feature_index', 'ffl_report', 'zoo_features']
 
 # %% ../nbs/05_ffl.ipynb #816af898
 import math
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from pathlib import Path
 from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 from .data import stable_seed, classification_split as _data_cls_split, retrieval_split as _data_ret_split
@@ -368,16 +369,17 @@ def alignment_features(stack,              # a `ModelStack`
                        ref=0,              # 'match': index of the reference model
                        dense_max:float=2**30, # 'chain': a Gram chain whose (M, F) float32 matrix needs more bytes comes as a `GramSource`
                        device='cpu',       # where a `GramSource` keeps its factors and makes its blocks
-                       triu:bool=True):    # 'chain': a Gram as its upper triangle (False: the full D x D, as the authors' code)
+                       triu:bool=True,     # 'chain': a Gram as its upper triangle (False: the full D x D, as the authors' code)
+                       wide=None):         # 'chain': names of the Gram chains to give as a `GramSource` (default: those over `dense_max`)
     "Yield (index, name, features) of `stack` under alignment `method`, one chain or layer at a time (to bound memory)."
     from netsim import chain as ch
     if method == 'chain':
         infos = ch.chain_info(stack, triu=triu); names = [c.name for c in infos]
         for c in (chains or names):
             name = c if isinstance(c, str) else names[c-1]; info = infos[names.index(name)]
-            wide = info.kind == 'gram' and 4 * len(stack) * info.size > dense_max
-            if wide and not triu: raise ValueError(f"chain {name} has {info.size:,} features per model as a full Gram ({4*len(stack)*info.size/2**30:.1f} GiB); use triu=True (the upper triangle, read from factors) or raise dense_max")
-            yield names.index(name)+1, name, (GramSource.from_chain(stack, name, device=device) if wide else ch.chain_features(stack, chains=[name], triu=triu)[0])
+            wide_ = info.kind == 'gram' and (4 * len(stack) * info.size > dense_max if wide is None else name in wide)
+            if wide_ and not triu: raise ValueError(f"chain {name} has {info.size:,} features per model as a full Gram ({4*len(stack)*info.size/2**30:.1f} GiB); use triu=True (the upper triangle, read from factors) or raise dense_max")
+            yield names.index(name)+1, name, (GramSource.from_chain(stack, name, device=device) if wide_ else ch.chain_features(stack, chains=[name], triu=triu)[0])
         return
     if method in ('sort', 'match'):
         from netsim.align import align_stack
@@ -391,13 +393,14 @@ def feature_index(name:str, # a feature's name, e.g. 'chain5', 'layer3', 'G1'
     m = re.fullmatch(r'(?:chain|layer)(\d+)', str(name))
     return int(m.group(1)) if m else pos
 
-def _zoo_stack(zoo, labels):
+def _zoo_labels(zoo, labels):
+    "The solution class of every model `ffl_report` reads: `labels`, or the zoo's `ok` rows."
     if labels is not None:
         y = np.asarray(labels)
         if zoo is not None and len(y) != len(zoo): raise ValueError(f"{len(y)} labels for {len(zoo)} models")
-        return zoo, y
+        return y
     if not hasattr(zoo, 'meta'): raise ValueError("pass `labels` with a ModelStack (or pass a Zoo)")
-    return zoo.stack(), zoo.meta[zoo.meta.status == 'ok'].solution_class.to_numpy()
+    return zoo.meta[zoo.meta.status == 'ok'].solution_class.to_numpy()
 
 # %% ../nbs/05_ffl.ipynb #974572e6
 def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models), or a `ModelStack` with `labels`
@@ -412,16 +415,24 @@ def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models
                progress:bool=True,         # show a progress bar
                dense_max:float=2**30,      # chains wider than this (bytes of (M, F) float32) are read from their factors
                recipe:str=None,            # a name in `FFL_RECIPES` ('paper': full D x D Grams and the authors' learner)
+               client=None,                # a Dask `Client`: the features of a stored zoo as tasks (`zoo_features`)
+               per_task:int=None,          # with `client`: models per task (default: about 4 tasks per worker)
                **fit_kw)->pd.DataFrame:    # passed to `fit_ffl` (epochs, lr, batch_size, ...)
     "FFL on every alignment of a zoo: rows (method, feature, index, protocol, metric, mean, ci_low, ci_high, n_seeds, n_models, n_classes, chance)."
-    stack, y = _zoo_stack(zoo, labels)
+    y = _zoo_labels(zoo, labels)
+    if client is not None and not hasattr(zoo, 'path'): raise ValueError("client= has the workers read the models from the zoo's directory: pass a stored Zoo (load_zoo(path)), not a ModelStack")
+    lazy = client is not None or (features and all(a in features for a in alignments))
+    stack = None if lazy else zoo.stack() if hasattr(zoo, 'meta') else zoo
     bad = [a for a in alignments if a not in METHODS and a not in (features or {})]
     if bad: raise ValueError(f"unknown alignments {bad}; known: {METHODS}")
     rows, N = [], len(np.unique(y))
     for a in tqdm(alignments, desc='ffl', disable=not progress):
         feats = (features or {}).get(a)
         triu = FFL_RECIPES[recipe]['triu'] if recipe in FFL_RECIPES else True
-        for i, name, X in ((feature_index(k, i+1), k, v) for i, (k, v) in enumerate(feats.items())) if feats else alignment_features(stack, a, chains, ref, dense_max, device, triu):
+        if feats: made = ((feature_index(k, i+1), k, v) for i, (k, v) in enumerate(feats.items()))
+        elif client is not None: made = zoo_features(zoo, a, chains, ref, client, per_task, dense_max, device, triu, progress)
+        else: made = alignment_features(stack, a, chains, ref, dense_max, device, triu)
+        for i, name, X in made:
             rows += [dict(method=a, feature=name, index=i, **r) for r in ffl_scores(X, y, protocols, seeds, device=device, recipe=recipe, **fit_kw)]
             del X
     df = summarise(rows)
@@ -429,3 +440,52 @@ def ffl_report(zoo,                        # a `netsim.zoo.Zoo` (its `ok` models
     df['n_models'], df['n_classes'] = len(y), N
     df['chance'] = df.metric.map({'top1': 1/N, 'cmc1': 1/max(n_test, 1)})
     return df
+
+# %% ../nbs/05_ffl.ipynb #0b8b8e2a
+def _feature_task(path,       # the zoo directory (visible to this worker)
+                  rows,       # metadata records of the models to read (consecutive, status 'ok')
+                  method,     # one of `METHODS`
+                  chains,     # 'chain': which chains
+                  ref,        # 'match': the reference model's state dict
+                  triu,       # 'chain': upper triangle or full Gram
+                  wide):      # 'chain': names to return as Gram factors
+    "The features of some models of a stored zoo (a Dask task): [(index, name, features, or factors of a wide chain)]."
+    from netsim.zoo import Zoo
+    from netsim.zoo.store import META_COLUMNS
+    stack = Zoo(path, verify=False, _meta=pd.DataFrame(rows, columns=META_COLUMNS)).stack()
+    return [(i, n, X.C if isinstance(X, GramSource) else X)
+            for i, n, X in alignment_features(stack, method, chains, ref, triu=triu, wide=wide)]
+
+# %% ../nbs/05_ffl.ipynb #503adcf3
+def zoo_features(zoo,                 # a stored `netsim.zoo.Zoo` (its `ok` models)
+                 method:str='chain',  # one of `METHODS`
+                 chains=None,         # 'chain': 1-based numbers or names (default: all)
+                 ref=0,               # 'match': index of the reference among the `ok` models
+                 client=None,         # a Dask `Client` (None: this process, `alignment_features` of `zoo.stack()`)
+                 per_task:int=None,   # models per task (default: about 4 tasks per worker)
+                 dense_max:float=2**30, # 'chain': Gram chains whose (M, F) float32 matrix needs more bytes come as a `GramSource`
+                 device='cpu',        # where a `GramSource` keeps its factors
+                 triu:bool=True,      # 'chain': upper triangle (False: full D x D)
+                 progress:bool=False  # a bar over the tasks
+                )->list:
+    "[(index, name, features)] of the zoo's `ok` models under `method`, the same as `alignment_features`; with `client`, groups of models as tasks."
+    if client is None: return list(alignment_features(zoo.stack(), method, chains, ref, dense_max, device, triu))
+    from netsim.chain import chain_info
+    from netsim.zoo.cluster import map_tasks, check_store
+    if method not in METHODS: raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+    ok = zoo.meta[zoo.meta.status == 'ok']
+    if len(ok) == 0: raise ValueError(f"no ok models in {zoo.path}")
+    check_store(client, Path(zoo.path).resolve())
+    wide = {c.name for c in chain_info(zoo.template(), triu=triu) if c.kind == 'gram' and 4 * len(ok) * c.size > dense_max}
+    if method == 'match':
+        if not 0 <= ref < len(ok): raise ValueError(f"reference index {ref} out of range for {len(ok)} models")
+        ref = {k: v[0] for k, v in zoo.stack(model=int(ok.model.iloc[ref])).params.items()}
+    n = per_task or max(1, math.ceil(len(ok) / (4 * max(1, len(client.scheduler_info()['workers'])))))
+    recs = ok.to_dict('records')
+    args = [(str(Path(zoo.path).resolve()), recs[a:a+n], method, chains, ref, triu, wide) for a in range(0, len(recs), n)]
+    parts = map_tasks(client, _feature_task, args, progress=progress, desc=f'{method} features')
+    out = []
+    for j, (i, name, _) in enumerate(parts[0]):
+        X = torch.cat([p[j][2] for p in parts])
+        out.append((i, name, GramSource(X.to(device)) if name in wide else X))
+    return out

@@ -1,4 +1,4 @@
-"Scaling out on Dask: a SIGKILLed worker, a killed client, a second client, a task that raises, SLURM job scripts, pairs as tasks, bad input."
+"Scaling out on Dask: a SIGKILLed worker, a killed client, a second client, a task that raises, SLURM job scripts, pairs and FFL features as tasks, bad input."
 import json, os, signal, shutil, subprocess, sys, threading, time
 from pathlib import Path
 import pytest
@@ -82,6 +82,17 @@ def test_pairwise_scores_with_client(client, serial):
     ser = pairwise_scores(models, x, device='cpu')
     assert ser.equals(pairwise_scores(models, x, device='cpu', client=client)) and len(ser) > 0
     assert match_report(models[:2], x, device='cpu').equals(match_report(models[:2], x, device='cpu', client=client))
+
+def test_ffl_features_with_client(client, serial):
+    "FFL features of a stored zoo made as tasks (groups of 3 models read by the workers) equal the serial ones, as does the report."
+    from netsim.ffl import zoo_features, ffl_report
+    z = load_zoo(serial)
+    for method in ('chain', 'match'):
+        ser, par = zoo_features(z, method), zoo_features(z, method, client=client, per_task=3)
+        assert [(i, n) for i, n, _ in par] == [(i, n) for i, n, _ in ser] and len(ser) == 4
+        assert all(torch.equal(a, b) for (_, _, a), (_, _, b) in zip(ser, par)), method
+    kw = dict(alignments=('chain',), chains=[1, 3], seeds=(0,), protocols=('classification',), device='cpu', progress=False)
+    assert ffl_report(z, client=client, **kw).equals(ffl_report(z, **kw))
 
 def test_slurm_job_script_carries_options():
     import argparse

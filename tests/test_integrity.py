@@ -165,12 +165,12 @@ def test_4_bad_presets(tmp_path, monkeypatch, preset):
     assert rc == 2 and 'p.yaml' in err and len(err.strip().splitlines()) == 1, (rc, err)
 
 def test_4_shipped_presets_are_valid():
-    from netsim.sweep import load_param_file, validate_params
-    for p in sorted((ROOT/'presets').glob('*.yaml')): validate_params(load_param_file(p), source=p.name)
+    from netsim.sweep import load_param_file, validate_sweep_params
+    for p in sorted((ROOT/'presets').glob('*.yaml')): validate_sweep_params(load_param_file(p), source=p.name)
 
 def test_4_integral_floats_accepted():
-    from netsim.sweep import validate_params
-    assert validate_params({'epochs': 4.0, 'width': 1}) == {'epochs': 4, 'width': 1.0}
+    from netsim.sweep import validate_sweep_params
+    assert validate_sweep_params({'epochs': 4.0, 'width': 1}) == {'epochs': 4, 'width': 1.0}
 
 # --- 5. permute_state checks keys and shapes against the spec ------------------------------------------------------
 def test_5_permute_state_checks():
