@@ -106,6 +106,11 @@ def ref_min_match_code(R, eps, v):
         Xm, Ym, _, _ = ref_max_match(R, eps, X2, Y2)
         if i in (Xm if side == 'a' else Ym): X, Y = X2, Y2
 
+def ref_deleted(R, X, Y):
+    "The neurons the reference has deleted while matching down to (X, Y): its non-zero ones (zero ones it drops first) not in X or Y."
+    X, Y = set(X), set(Y)
+    return {('a', i) for i in R.nonzero(R.A) if i not in X} | {('b', j) for j in R.nonzero(R.B) if j not in Y}
+
 def ref_timed(R, eps, full_halves, cap, partial):
     """Run the reference maximum match in full when it can finish within `cap` seconds, else for `partial` seconds.
     Returns (wall s, CPU s, (X, Y, half-passes, finished?)); a probe of two half-passes decides which."""
@@ -309,16 +314,14 @@ def maxmatch_rows(cases, dev, a, summary):
         full_halves = 2 * math.ceil(halves / 2) + 2      # + the final, all-passing pass
         R = Ref(A, B, a.ref)
         tr, cr, (X, Y, h, done) = ref_timed(R, eps, full_halves, a.ref_cap, a.ref_partial)
-        za, zb = ({i for i in range(Z.shape[1]) if Z[:, i].norm() <= 1e-16} for Z in (A, B))   # the authors' code drops zero vectors
-        ours = (tuple(i for i in r.pair[0] if i not in za), tuple(j for j in r.pair[1] if j not in zb))
+        nz = set(R.nonzero(R.A)), set(R.nonzero(R.B))                 # the authors' code drops zero vectors first
+        ours = tuple(tuple(i for i in P if i in Z) for P, Z in zip(r.pair, nz))
         if done:
             ok = (tuple(X), tuple(Y)) == ours and (h == full_halves or not X)   # an empty side ends the authors' loop early
             ref_s, rat = f"{cr:.3g}", f"{cr / co:,.0f}x"
             summary.setdefault(work, ([], []))[0].append(cr / co)
         else:
-            gone = ({('a', i) for i in range(A.shape[1]) if i not in za} - {('a', i) for i in X}
-                    | {('b', j) for j in range(B.shape[1]) if j not in zb} - {('b', j) for j in Y})
-            ok = gone == {v for v, (hp, _) in r.removed.items() if hp < h}
+            ok = ref_deleted(R, X, Y) == {v for v, (hp, _) in r.removed.items() if hp < h}
             ref_s, rat = f">= {cr:.3g} (first {h} of {full_halves} half-passes)", f">= {cr / co:,.0f}x"
             summary.setdefault(work, ([], []))[1].append((cr / co, h, full_halves))
         row = (f"| {kind} | {d} | {A.shape[1]} x {B.shape[1]} | {eps} | {full_halves} | {cg:.3g} | {co:.3g} | {co / cg:.2f} | {cpy / cg:.2f} | "
